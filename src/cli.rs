@@ -1,0 +1,32 @@
+//! The command line: one subcommand per verb.
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+
+/// Build a Rust project's dependencies once, in their own cached container layer, and prove
+/// that the real build reuses them.
+#[derive(Debug, Parser)]
+#[command(name = "prewarm", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The verb to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// prewarm's verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the recipe of a workspace (Docker planner stage).
+    Recipe(cmd::recipe::RecipeArgs),
+    /// Build a recipe's dependencies only (Docker cook stage).
+    Cook(cmd::cook::CookArgs),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: &Cli) -> crate::Result<()> {
+    match &cli.command {
+        Command::Recipe(args) => cmd::recipe::run(args),
+        Command::Cook(args) => cmd::cook::run(args),
+    }
+}

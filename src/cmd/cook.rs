@@ -1,0 +1,61 @@
+//! `prewarm cook`: build a recipe's dependencies.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::error::Result;
+use crate::flags::{BuildFlags, ModeFlags};
+use crate::recipe::Recipe;
+
+/// Lay out the skeleton of a recipe with dummy sources, build only the dependencies with the
+/// cargo flags the real build will use, then remove every artifact of the workspace's own
+/// crates so the real build compiles the real code.
+///
+/// Example, in a Docker cook stage (then `COPY . .` and `cargo build --release --locked`):
+///
+///     prewarm cook --recipe recipe.json --release --locked
+#[derive(Debug, Args)]
+pub struct CookArgs {
+    /// The recipe written by `prewarm recipe`.
+    #[arg(long, value_name = "FILE", default_value = "recipe.json")]
+    pub recipe: PathBuf,
+    /// Directory to lay the skeleton out in.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Cook even if the directory holds files that are not part of a skeleton (files at
+    /// skeleton paths are overwritten).
+    #[arg(long)]
+    pub force: bool,
+    /// No cargo output and no summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Which cargo command builds the dependencies.
+    #[command(flatten)]
+    pub mode: ModeFlags,
+    /// The cargo flags of the real build.
+    #[command(flatten)]
+    pub flags: BuildFlags,
+    /// Extra arguments, passed to cargo unchanged.
+    #[arg(last = true, value_name = "CARGO_ARGS")]
+    pub extra: Vec<String>,
+}
+
+/// Runs `prewarm cook`.
+pub fn run(args: &CookArgs) -> Result<()> {
+    let text = crate::fs::read_to_string(&args.recipe).map_err(|e| {
+        e.with_hint("write one with `prewarm recipe` (in a Docker planner stage) and pass it with --recipe")
+    })?;
+    let recipe = Recipe::from_json(&text, &args.recipe)?;
+    let opts = crate::cook::Options {
+        dir: args.dir.clone(),
+        recipe_path: Some(args.recipe.clone()),
+        force: args.force,
+        mode: args.mode.mode(),
+        flags: args.flags.clone(),
+        extra: args.extra.clone(),
+        quiet: args.quiet,
+    };
+    crate::cook::cook(&recipe, &opts)?;
+    Ok(())
+}

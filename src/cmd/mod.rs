@@ -1,0 +1,4 @@
+//! The verbs of the command line, one file each, each with its `Args` and `run`.
+
+pub mod cook;
+pub mod recipe;

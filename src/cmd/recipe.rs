@@ -1,0 +1,52 @@
+//! `prewarm recipe`: write the recipe of a workspace.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::error::{Error, Result};
+
+/// Write the recipe of a workspace: its manifests, lockfile, cargo config and toolchain file,
+/// normalised so that edits which cannot change the dependency build leave it byte-identical.
+///
+/// Example, in a Docker planner stage:
+///
+///     prewarm recipe --output recipe.json
+#[derive(Debug, Args)]
+pub struct RecipeArgs {
+    /// Path to Cargo.toml (of the workspace or any member).
+    #[arg(long, value_name = "PATH", default_value = "Cargo.toml")]
+    pub manifest_path: PathBuf,
+    /// Where to write the recipe (`-` for standard output).
+    #[arg(long, short = 'o', value_name = "FILE", default_value = "recipe.json")]
+    pub output: PathBuf,
+    /// Print only the recipe's digest (`sha256:...`); write nothing.
+    #[arg(long)]
+    pub digest: bool,
+}
+
+/// Runs `prewarm recipe`.
+pub fn run(args: &RecipeArgs) -> Result<()> {
+    let recipe = crate::plan::plan(&args.manifest_path)?;
+    if args.digest {
+        println!("{}", recipe.digest);
+        return Ok(());
+    }
+    let json = recipe.to_json();
+    if args.output.as_os_str() == "-" {
+        std::io::stdout()
+            .write_all(json.as_bytes())
+            .map_err(|e| Error::io("write", std::path::Path::new("<stdout>"), &e))?;
+    } else {
+        crate::fs::write_atomic(&args.output, json)?;
+        eprintln!(
+            "prewarm: wrote `{}` ({}, {} packages, {} files)",
+            args.output.display(),
+            recipe.digest,
+            recipe.packages.len(),
+            recipe.files.len()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! Cooking: lay out a recipe's skeleton, build only the dependencies with the flags the real
+//! build will use, then remove every trace of the workspace's own crates.
+
+use std::path::{Path, PathBuf};
+
+use crate::artifacts::{self, LocalNames};
+use crate::error::{Error, Result};
+use crate::flags::{BuildFlags, Mode};
+use crate::manifest;
+use crate::messages::{self, Artifact};
+use crate::process::Cargo;
+use crate::recipe::{self, Recipe, TargetKind};
+use crate::skeleton;
+
+/// What to cook and how.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The directory the layout root goes to.
+    pub dir: PathBuf,
+    /// Where the recipe was read from (kept out of the foreign-file check).
+    pub recipe_path: Option<PathBuf>,
+    /// Cook even if the directory holds other files.
+    pub force: bool,
+    /// Which cargo command.
+    pub mode: Mode,
+    /// The cargo flags.
+    pub flags: BuildFlags,
+    /// Extra arguments passed to cargo unchanged.
+    pub extra: Vec<String>,
+    /// Keep quiet (no cargo output, no summary).
+    pub quiet: bool,
+}
+
+/// What a cook did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Where the real build must run (the workspace root inside the layout).
+    pub workspace_dir: PathBuf,
+    /// The cargo command run, if any.
+    pub command: Option<String>,
+    /// Units cargo reported (all external after cleanup).
+    pub artifacts: Vec<Artifact>,
+    /// How many local entries were removed from the target directories.
+    pub removed: usize,
+    /// The target (and build) directories cleaned.
+    pub target_dirs: Vec<PathBuf>,
+}
+
+/// Lays out `recipe` in `opts.dir` and cooks it.
+pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
+    let root = &opts.dir;
+    crate::fs::create_dir_all(root)?;
+    let root = crate::fs::canonicalize(root)?;
+
+    let mut recipe = recipe.clone();
+    let mut flags = opts.flags.clone();
+    let build = select(&mut recipe, &mut flags, opts.quiet)?;
+
+    let foreign = skeleton::foreign_files(&root, opts.recipe_path.as_deref(), &recipe)?;
+    if !foreign.is_empty() && !opts.force {
+        let list: Vec<String> = foreign.iter().take(5).map(|p| format!("`{}`", p.display())).collect();
+        let more = if foreign.len() > 5 { format!(" and {} more", foreign.len() - 5) } else { String::new() };
+        return Err(Error::input(format!(
+            "`{}` holds files that are not part of a prewarm skeleton: {}{more}",
+            root.display(),
+            list.join(", ")
+        ))
+        .with_hint("cook in an empty directory (the Docker cook stage holds only recipe.json), or pass --force to cook there anyway"));
+    }
+
+    let mut record = skeleton::lay_out(&root, &recipe)?;
+    let workspace_dir = if recipe.workspace == "." { root.clone() } else { root.join(&recipe.workspace) };
+    let result = run_build(&recipe, &workspace_dir, &flags, opts, build);
+    // Whatever happened, the dummies go, so they cannot be mistaken for real code.
+    let cleanup = cleanup(&recipe, &workspace_dir, &flags);
+    let removed_sources = skeleton::remove_sources(&root, &mut record);
+    let (command, artifacts) = result?;
+    let (removed, target_dirs) = cleanup?;
+    removed_sources?;
+
+    if !opts.quiet {
+        let fresh = artifacts.iter().filter(|a| a.fresh).count();
+        let external = artifacts.iter().filter(|a| !a.local).count();
+        eprintln!(
+            "prewarm: cooked {external} dependency units ({fresh} already fresh); removed {removed} workspace artifacts"
+        );
+        eprintln!(
+            "prewarm: now copy the real sources over `{}` and run the real build in `{}` with the same flags",
+            root.display(),
+            workspace_dir.display()
+        );
+    }
+    Ok(Report {
+        workspace_dir,
+        command,
+        artifacts,
+        removed,
+        target_dirs,
+    })
+}
+
+/// Matches the flags against the recipe: packages and binaries it left out (dependency-free
+/// members) are dropped from the flags, and examples/tests/benches named on the command line
+/// get a dummy target on demand. Returns false when nothing is left to build.
+fn select(recipe: &mut Recipe, flags: &mut BuildFlags, quiet: bool) -> Result<bool> {
+    let mut build = true;
+    let wanted_packages = flags.package.len();
+    flags.package.retain(|spec| {
+        let name = spec.split(['@', ':']).next().unwrap_or(spec);
+        let known = recipe.package_named(name).is_some();
+        if !known && !quiet {
+            eprintln!("prewarm: package `{name}` is not in the recipe (a member without dependencies is left out); nothing of it to cook");
+        }
+        known
+    });
+    if wanted_packages > 0 && flags.package.is_empty() {
+        build = false;
+    }
+    let wanted_bins = flags.bin.len();
+    flags.bin.retain(|bin| {
+        let known = recipe
+            .packages
+            .values()
+            .any(|p| p.targets.iter().any(|t| t.kind == TargetKind::Bin && &t.name == bin));
+        if !known && !quiet {
+            eprintln!("prewarm: binary `{bin}` is not in the recipe (its package has no dependencies); nothing of it to cook");
+        }
+        known
+    });
+    if wanted_bins > 0 && flags.bin.is_empty() && !flags.lib && !flags.bins {
+        build = false;
+    }
+    for (kind, names) in [
+        (TargetKind::Example, flags.example.clone()),
+        (TargetKind::Test, flags.test.clone()),
+        (TargetKind::Bench, flags.bench.clone()),
+    ] {
+        for name in names {
+            add_on_demand(recipe, flags, kind, &name)?;
+        }
+    }
+    Ok(build)
+}
+
+fn add_on_demand(recipe: &mut Recipe, flags: &BuildFlags, kind: TargetKind, name: &str) -> Result<()> {
+    let flag = match kind {
+        TargetKind::Example => "--example",
+        TargetKind::Test => "--test",
+        _ => "--bench",
+    };
+    let candidates: Vec<String> = if flags.package.is_empty() {
+        let ws = &recipe.workspace;
+        if recipe.packages.contains_key(ws) {
+            vec![ws.clone()]
+        } else {
+            let members: Vec<String> = recipe
+                .packages
+                .iter()
+                .filter(|(_, p)| p.member)
+                .map(|(d, _)| d.clone())
+                .collect();
+            if members.len() == 1 {
+                members
+            } else {
+                return Err(Error::input(format!(
+                    "`{flag} {name}` needs `-p PACKAGE` in a workspace with several members"
+                ))
+                .with_hint(format!(
+                    "the recipe does not record which member owns each example, test or bench; pass the same `-p` to cook and to the real build (e.g. `-p <member> {flag} {name}`)"
+                )));
+            }
+        }
+    } else {
+        flags
+            .package
+            .iter()
+            .filter_map(|spec| {
+                let n = spec.split(['@', ':']).next().unwrap_or(spec);
+                recipe.package_named(n).map(|(d, _)| d.clone())
+            })
+            .collect()
+    };
+    for dir in candidates {
+        let pkg = recipe.packages.get_mut(&dir).expect("candidate exists");
+        if pkg.targets.iter().any(|t| t.kind == kind && t.name == name) {
+            continue;
+        }
+        let path = format!("{}/{name}.rs", kind.dummy_dir());
+        let manifest_path = recipe::join(&dir, "Cargo.toml").to_string_lossy().replace('\\', "/");
+        let text = recipe.files.get(&manifest_path).ok_or_else(|| {
+            Error::input(format!("the recipe has no manifest for package directory `{dir}`"))
+        })?;
+        let text = manifest::add_target(text, kind, name, &path)?;
+        recipe.files.insert(manifest_path, text);
+        pkg.targets.push(recipe::Target {
+            kind,
+            name: name.to_string(),
+            path,
+        });
+    }
+    Ok(())
+}
+
+fn run_build(
+    recipe: &Recipe,
+    workspace_dir: &Path,
+    flags: &BuildFlags,
+    opts: &Options,
+    build: bool,
+) -> Result<(Option<String>, Vec<Artifact>)> {
+    if !build {
+        return Ok((None, Vec::new()));
+    }
+    let _ = recipe;
+    let cmd = Cargo::new()
+        .current_dir(workspace_dir)
+        .args(opts.mode.subcommand())
+        .arg("--manifest-path")
+        .arg(workspace_dir.join("Cargo.toml"))
+        .arg("--message-format=json-render-diagnostics")
+        .args(flags.to_args())
+        .args(&opts.extra);
+    let mut artifacts = Vec::new();
+    let mut tail: Vec<String> = Vec::new();
+    let quiet = opts.quiet;
+    let status = cmd.stream(
+        |line| {
+            if let Some(a) = messages::parse_artifact(line) {
+                artifacts.push(a);
+            }
+        },
+        |line| {
+            if !quiet {
+                eprintln!("{line}");
+            }
+            tail.push(line.to_string());
+            if tail.len() > 200 {
+                tail.remove(0);
+            }
+        },
+    )?;
+    if !status.success() {
+        return Err(cmd.failure(status, &tail.join("\n")).with_hint(
+            "the dependencies failed to build; the same command fails in the real build too, or the recipe misses something cargo needs (see the output above)",
+        ));
+    }
+    Ok((Some(cmd.to_string()), artifacts))
+}
+
+/// The target and build directories of the skeleton: `--target-dir` if given, else what cargo
+/// reports (environment and config applied).
+pub fn target_dirs(workspace_dir: &Path, flags: &BuildFlags) -> Result<Vec<PathBuf>> {
+    if let Some(dir) = &flags.target_dir {
+        return Ok(vec![workspace_dir.join(dir)]);
+    }
+    let ws = crate::metadata::workspace_with(
+        &workspace_dir.join("Cargo.toml"),
+        Cargo::new().current_dir(workspace_dir),
+    )?;
+    let mut dirs = vec![ws.target_dir];
+    if let Some(b) = ws.build_dir {
+        if !dirs.contains(&b) {
+            dirs.push(b);
+        }
+    }
+    Ok(dirs)
+}
+
+fn cleanup(recipe: &Recipe, workspace_dir: &Path, flags: &BuildFlags) -> Result<(usize, Vec<PathBuf>)> {
+    let dirs = target_dirs(workspace_dir, flags)?;
+    let mut names = LocalNames::default();
+    for pkg in recipe.packages.values() {
+        names.add(&pkg.name, pkg.targets.iter().map(|t| t.name.clone()));
+    }
+    let removed = artifacts::remove_local(&dirs, &names)?;
+    Ok((removed, dirs))
+}

@@ -1,0 +1,27 @@
+//! prewarm: build a Rust project's dependencies once, in their own cached container layer,
+//! and prove that the real build reuses them.
+//!
+//! The binary is a thin shell over [`run`]; every verb lives in a module of its own under
+//! [`cmd`], every noun in a module of its own.
+
+#![forbid(unsafe_code)]
+
+pub mod artifacts;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod cook;
+pub mod error;
+pub mod flags;
+pub mod fs;
+pub mod lockfile;
+pub mod manifest;
+pub mod messages;
+pub mod metadata;
+pub mod plan;
+pub mod process;
+pub mod recipe;
+pub mod skeleton;
+
+pub use cli::{run, Cli};
+pub use error::{Error, ErrorKind, Result};

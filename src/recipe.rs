@@ -1,0 +1,298 @@
+//! The [`Recipe`]: a workspace's dependency skeleton, normalised, with a sha256 digest of its
+//! content. This module owns the type, its (de)serialisation, its digest and its validation.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// The recipe format this build of prewarm writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// A recipe: everything cook needs to lay out the skeleton of a workspace and build its
+/// dependencies, and nothing that cannot change how they compile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    /// Format version ([`FORMAT`]); also what marks a file as a prewarm recipe.
+    pub prewarm: u32,
+    /// `sha256:<hex>` of the content (every field below), see [`Recipe::compute_digest`].
+    pub digest: String,
+    /// The workspace root, relative to the layout root (`.` when they are the same).
+    pub workspace: String,
+    /// Local packages (members and path dependencies), keyed by their directory relative to
+    /// the layout root.
+    pub packages: BTreeMap<String, Package>,
+    /// Files of the skeleton other than dummy sources (manifests, lockfile, cargo config,
+    /// toolchain file), keyed by path relative to the layout root.
+    pub files: BTreeMap<String, String>,
+}
+
+/// One local package of the skeleton.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Package {
+    /// Package name.
+    pub name: String,
+    /// Whether it is a workspace member (as opposed to a path dependency outside the workspace).
+    pub member: bool,
+    /// Its targets in the skeleton, each with a dummy source.
+    pub targets: Vec<Target>,
+}
+
+/// A target of the skeleton.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// What kind of target it is.
+    pub kind: TargetKind,
+    /// Target name (the name a `--bin`/`--example` flag uses).
+    pub name: String,
+    /// Path of its dummy source, relative to the package directory.
+    pub path: String,
+}
+
+/// Kinds of skeleton targets; each decides the dummy source written for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    /// A rust library (`lib`/`rlib`): `no_std` outside tests, so it builds for any target.
+    Lib,
+    /// A library with a C or dynamic crate type, which needs std.
+    StdLib,
+    /// A proc-macro library.
+    ProcMacro,
+    /// A binary.
+    Bin,
+    /// An example (built as a binary, `harness` irrelevant).
+    Example,
+    /// An integration test (written with `harness = false`).
+    Test,
+    /// A benchmark (written with `harness = false`).
+    Bench,
+    /// A build script.
+    BuildScript,
+}
+
+impl TargetKind {
+    /// The dummy source for a target of this kind. Every dummy compiles under `-D warnings`,
+    /// `missing_docs` and `unused` denied, and (libraries) for `no_std` targets.
+    pub fn dummy_source(self) -> &'static str {
+        match self {
+            TargetKind::Lib => {
+                "//! Placeholder written by `prewarm cook`; replaced by the real source.\n#![cfg_attr(not(test), no_std)]\n"
+            }
+            TargetKind::StdLib | TargetKind::ProcMacro => {
+                "//! Placeholder written by `prewarm cook`; replaced by the real source.\n"
+            }
+            TargetKind::Bin
+            | TargetKind::Example
+            | TargetKind::Test
+            | TargetKind::Bench
+            | TargetKind::BuildScript => {
+                "//! Placeholder written by `prewarm cook`; replaced by the real source.\nfn main() {}\n"
+            }
+        }
+    }
+
+    /// The manifest table that declares targets of this kind (`None` for libs and build scripts).
+    pub fn manifest_table(self) -> Option<&'static str> {
+        match self {
+            TargetKind::Bin => Some("bin"),
+            TargetKind::Example => Some("example"),
+            TargetKind::Test => Some("test"),
+            TargetKind::Bench => Some("bench"),
+            _ => None,
+        }
+    }
+
+    /// The directory dummies of this kind go to, inside the package directory.
+    pub fn dummy_dir(self) -> &'static str {
+        match self {
+            TargetKind::Lib | TargetKind::StdLib | TargetKind::ProcMacro => "src",
+            TargetKind::Bin => "src/bin",
+            TargetKind::Example => "examples",
+            TargetKind::Test => "tests",
+            TargetKind::Bench => "benches",
+            TargetKind::BuildScript => ".",
+        }
+    }
+}
+
+/// The content that the digest covers, in a fixed field order.
+#[derive(Serialize)]
+struct Content<'a> {
+    prewarm: u32,
+    workspace: &'a str,
+    packages: &'a BTreeMap<String, Package>,
+    files: &'a BTreeMap<String, String>,
+}
+
+impl Recipe {
+    /// Builds a recipe from its content and stamps its digest.
+    pub fn new(
+        workspace: String,
+        packages: BTreeMap<String, Package>,
+        files: BTreeMap<String, String>,
+    ) -> Recipe {
+        let mut recipe = Recipe {
+            prewarm: FORMAT,
+            digest: String::new(),
+            workspace,
+            packages,
+            files,
+        };
+        recipe.digest = recipe.compute_digest();
+        recipe
+    }
+
+    /// `sha256:<hex>` over the compact JSON of every field but `digest`.
+    pub fn compute_digest(&self) -> String {
+        let content = Content {
+            prewarm: self.prewarm,
+            workspace: &self.workspace,
+            packages: &self.packages,
+            files: &self.files,
+        };
+        let bytes = serde_json::to_vec(&content).expect("recipe content serialises");
+        let hash = Sha256::digest(&bytes);
+        let mut hex = String::with_capacity(7 + 64);
+        hex.push_str("sha256:");
+        for b in hash {
+            use std::fmt::Write;
+            let _ = write!(hex, "{b:02x}");
+        }
+        hex
+    }
+
+    /// The recipe as written to disk: pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("recipe serialises");
+        s.push('\n');
+        s
+    }
+
+    /// Parses and validates a recipe read from `origin` (used in error messages).
+    pub fn from_json(text: &str, origin: &Path) -> Result<Recipe> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            Error::input(format!("`{}` is not valid JSON: {e}", origin.display()))
+                .with_hint("pass the file written by `prewarm recipe`")
+        })?;
+        match value.get("prewarm") {
+            None => {
+                let hint = if value.get("skeleton").is_some() {
+                    "this looks like a cargo-chef recipe; write one with `prewarm recipe`"
+                } else {
+                    "write a recipe with `prewarm recipe`"
+                };
+                return Err(Error::input(format!(
+                    "`{}` is not a prewarm recipe (it has no `prewarm` format field)",
+                    origin.display()
+                ))
+                .with_hint(hint));
+            }
+            Some(v) if v.as_u64() != Some(u64::from(FORMAT)) => {
+                return Err(Error::input(format!(
+                    "`{}` has recipe format {v}, but this prewarm reads format {FORMAT}",
+                    origin.display()
+                ))
+                .with_hint("write the recipe and cook it with the same prewarm version"));
+            }
+            Some(_) => {}
+        }
+        let recipe: Recipe = serde_json::from_value(value).map_err(|e| {
+            Error::input(format!("`{}` is not a valid recipe: {e}", origin.display()))
+                .with_hint("write the recipe again with `prewarm recipe`; do not edit it by hand")
+        })?;
+        let actual = recipe.compute_digest();
+        if actual != recipe.digest {
+            return Err(Error::input(format!(
+                "`{}` has been modified: its content hashes to {actual}, but it claims {}",
+                origin.display(),
+                recipe.digest
+            ))
+            .with_hint("write the recipe again with `prewarm recipe`; do not edit it by hand"));
+        }
+        recipe.validate_paths(origin)?;
+        Ok(recipe)
+    }
+
+    /// Every path a recipe names must stay inside the layout root.
+    fn validate_paths(&self, origin: &Path) -> Result<()> {
+        check_relative(&self.workspace, origin)?;
+        for (dir, pkg) in &self.packages {
+            check_relative(dir, origin)?;
+            for t in &pkg.targets {
+                check_relative(&t.path, origin)?;
+                check_relative(&format!("{dir}/{}", t.path), origin)?;
+            }
+        }
+        for path in self.files.keys() {
+            check_relative(path, origin)?;
+        }
+        Ok(())
+    }
+
+    /// Every file of the skeleton with its content: the `files` and a dummy for each target.
+    pub fn skeleton_files(&self) -> Vec<(PathBuf, &str, bool)> {
+        let mut out: Vec<(PathBuf, &str, bool)> = self
+            .files
+            .iter()
+            .map(|(p, c)| (PathBuf::from(p), c.as_str(), false))
+            .collect();
+        for (dir, pkg) in &self.packages {
+            for t in &pkg.targets {
+                out.push((join(dir, &t.path), t.kind.dummy_source(), true));
+            }
+        }
+        out
+    }
+
+    /// The package whose name is `name`.
+    pub fn package_named(&self, name: &str) -> Option<(&String, &Package)> {
+        self.packages.iter().find(|(_, p)| p.name == name)
+    }
+}
+
+/// Joins a recipe-relative directory and a relative path.
+pub fn join(dir: &str, path: &str) -> PathBuf {
+    if dir == "." {
+        PathBuf::from(path)
+    } else if path == "." {
+        PathBuf::from(dir)
+    } else {
+        Path::new(dir).join(path)
+    }
+}
+
+/// A recipe path must be relative, non-empty, free of `..`, and plain UTF-8 components.
+fn check_relative(path: &str, origin: &Path) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::input(format!(
+            "`{}` names the path `{path}`, which {why}",
+            origin.display()
+        ))
+        .with_hint("a recipe's paths stay inside the directory it is cooked in; write the recipe again with `prewarm recipe`"))
+    };
+    if path.is_empty() {
+        return bad("is empty");
+    }
+    if path.contains('\\') || path.contains('\0') {
+        return bad("has a backslash or NUL character");
+    }
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return bad("is absolute");
+    }
+    for c in p.components() {
+        match c {
+            Component::Normal(_) | Component::CurDir => {}
+            Component::ParentDir => return bad("escapes the layout root with `..`"),
+            Component::RootDir | Component::Prefix(_) => return bad("is absolute"),
+        }
+    }
+    Ok(())
+}
