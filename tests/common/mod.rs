@@ -1,0 +1,94 @@
+//! Shared helpers for the integration tests: fixture copies, running prewarm and cargo.
+#![allow(dead_code)] // reason: each test binary uses a different subset of these helpers
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use prewarm::messages::{self, Artifact};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The fixture directory `tests/fixtures/<name>`.
+pub fn fixture_src(name: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(name)
+}
+
+/// Copies `src` into `dst` recursively, preserving modification times, skipping target dirs.
+pub fn copy_tree(src: &Path, dst: &Path) {
+    for entry in walkdir::WalkDir::new(src).follow_links(false) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(src).unwrap();
+        if rel
+            .components()
+            .any(|c| matches!(c.as_os_str().to_str(), Some("target" | "build-out")))
+        {
+            continue;
+        }
+        let to = dst.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else if entry.file_type().is_file() {
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(entry.path(), &to).unwrap();
+            let meta = entry.metadata().unwrap();
+            let mtime = filetime::FileTime::from_last_modification_time(&meta);
+            filetime::set_file_mtime(&to, mtime).unwrap();
+        }
+    }
+}
+
+/// A fresh copy of fixture `name` in a temporary directory; returns (guard, copy root).
+pub fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join(name);
+    copy_tree(&fixture_src(name), &root);
+    (tmp, root)
+}
+
+/// Runs the prewarm binary with `args` in `dir`.
+pub fn prewarm(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_prewarm"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap()
+}
+
+/// Runs prewarm and asserts success; returns stdout.
+pub fn prewarm_ok(dir: &Path, args: &[&str]) -> String {
+    let out = prewarm(dir, args);
+    assert!(
+        out.status.success(),
+        "prewarm {args:?} in {} failed:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `cargo <args> --message-format=json` in `dir`; returns the artifacts (asserting success).
+pub fn cargo_json(dir: &Path, args: &[&str]) -> Vec<Artifact> {
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo {args:?} in {} failed:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(messages::parse_artifact)
+        .collect()
+}

@@ -1,0 +1,272 @@
+//! `prewarm recipe`: snapshots of each fixture's recipe, determinism across directories,
+//! stability under dependency-neutral edits, and errors for bad input.
+
+mod common;
+
+use std::path::Path;
+
+use common::{fixture, prewarm, prewarm_ok};
+
+/// The fixture workspaces and the directory (inside the copy) to run `prewarm recipe` in.
+const FIXTURES: &[(&str, &str)] = &[
+    ("single", "."),
+    ("workspace", "."),
+    ("outside", "ws"),
+    ("config", "."),
+];
+
+/// The recipe as a reviewable text: digest, packages and targets, then each file's content.
+fn readable(recipe: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(recipe).unwrap();
+    let mut out = format!("format {} {}\nworkspace: {}\n", v["prewarm"], v["digest"], v["workspace"]);
+    for (dir, pkg) in v["packages"].as_object().unwrap() {
+        out.push_str(&format!("package {} at {dir} (member: {})\n", pkg["name"], pkg["member"]));
+        for t in pkg["targets"].as_array().unwrap() {
+            out.push_str(&format!("  {} {} -> {}\n", t["kind"], t["name"], t["path"]));
+        }
+    }
+    for (path, content) in v["files"].as_object().unwrap() {
+        out.push_str(&format!("\n===== {path} =====\n{}", content.as_str().unwrap()));
+    }
+    out
+}
+
+fn recipe_of(dir: &Path) -> String {
+    prewarm_ok(dir, &["recipe", "--output", "-"])
+}
+
+#[test]
+fn snapshots() {
+    for (name, sub) in FIXTURES {
+        let (_tmp, root) = fixture(name);
+        let recipe = recipe_of(&root.join(sub));
+        insta::assert_snapshot!(format!("recipe_{name}"), readable(&recipe));
+    }
+}
+
+#[test]
+fn identical_in_any_directory_and_digest_matches() {
+    for (name, sub) in FIXTURES {
+        // Two copies at different depths and names, computed by two separate processes.
+        let (_a, root_a) = fixture(name);
+        let other = tempfile::tempdir().unwrap();
+        let root_b = other.path().join("some/deeper/place").join(format!("{name}-copy"));
+        common::copy_tree(&common::fixture_src(name), &root_b);
+        let a = recipe_of(&root_a.join(sub));
+        let b = recipe_of(&root_b.join(sub));
+        assert_eq!(a, b, "recipe of {name} depends on where the workspace is");
+        assert!(!a.contains(&*root_a.to_string_lossy()), "absolute path leaked into the recipe");
+        let value: serde_json::Value = serde_json::from_str(&a).unwrap();
+        let digest = prewarm_ok(&root_b.join(sub), &["recipe", "--digest"]);
+        assert_eq!(digest.trim(), value["digest"].as_str().unwrap());
+        assert!(digest.starts_with("sha256:") && digest.trim().len() == 7 + 64);
+        assert_eq!(value["prewarm"], 1);
+    }
+}
+
+#[test]
+fn written_to_file_by_default() {
+    let (_tmp, root) = fixture("single");
+    prewarm_ok(&root, &["recipe"]);
+    let written = std::fs::read_to_string(root.join("recipe.json")).unwrap();
+    assert_eq!(written, recipe_of(&root));
+}
+
+/// Applies `edit` to a fresh copy of `name` and asserts the recipe is byte-identical.
+fn assert_stable(name: &str, sub: &str, what: &str, edit: impl Fn(&Path)) {
+    let (_tmp, root) = fixture(name);
+    let dir = root.join(sub);
+    let before = recipe_of(&dir);
+    edit(&root);
+    let after = recipe_of(&dir);
+    assert_eq!(before, after, "{what} changed the recipe of {name}");
+}
+
+fn append(path: &Path, text: &str) {
+    let mut s = std::fs::read_to_string(path).unwrap();
+    s.push_str(text);
+    std::fs::write(path, s).unwrap();
+}
+
+fn replace(path: &Path, from: &str, to: &str) {
+    let s = std::fs::read_to_string(path).unwrap();
+    assert!(s.contains(from), "`{from}` not in {}", path.display());
+    std::fs::write(path, s.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn stable_after_source_edit() {
+    assert_stable("single", ".", "a source edit", |r| {
+        append(&r.join("src/lib.rs"), "\n/// Added by a test.\npub fn added() -> u8 { 7 }\n");
+    });
+    assert_stable("workspace", ".", "a source edit", |r| {
+        append(&r.join("crates/app/src/main.rs"), "\n// edited\n");
+        append(&r.join("crates/core/build.rs"), "\n// edited\n");
+    });
+}
+
+#[test]
+fn stable_after_version_bump() {
+    assert_stable("single", ".", "a version bump", |r| {
+        replace(&r.join("Cargo.toml"), "version = \"0.2.0\"", "version = \"0.3.1\"");
+        replace(&r.join("Cargo.lock"), "name = \"fixture-single\"\nversion = \"0.2.0\"", "name = \"fixture-single\"\nversion = \"0.3.1\"");
+    });
+    assert_stable("workspace", ".", "a workspace version bump", |r| {
+        replace(&r.join("Cargo.toml"), "version = \"0.3.0\"\nedition", "version = \"0.4.0\"\nedition");
+        for pkg in ["ws-app", "ws-core", "ws-macros"] {
+            replace(&r.join("Cargo.lock"), &format!("name = \"{pkg}\"\nversion = \"0.3.0\""), &format!("name = \"{pkg}\"\nversion = \"0.4.0\""));
+        }
+        replace(&r.join("Cargo.toml"), "path = \"crates/core\", version = \"0.3.0\"", "path = \"crates/core\", version = \"0.4.0\"");
+    });
+    assert_stable("outside", "ws", "a path dependency's version bump", |r| {
+        replace(&r.join("shared/util/Cargo.toml"), "version = \"0.4.0\"", "version = \"0.4.1\"");
+        replace(&r.join("ws/Cargo.toml"), "version = \"0.4.0\"", "version = \"0.4.1\"");
+        replace(&r.join("ws/Cargo.lock"), "name = \"outside-util\"\nversion = \"0.4.0\"", "name = \"outside-util\"\nversion = \"0.4.1\"");
+    });
+}
+
+#[test]
+fn stable_after_metadata_edit() {
+    assert_stable("single", ".", "metadata edits", |r| {
+        let m = r.join("Cargo.toml");
+        replace(&m, "homepage = \"https://example.invalid/prewarm/fixtures/single\"", "homepage = \"https://example.invalid/elsewhere\"");
+        replace(&m, "keywords = [", "readme = \"README.md\"\ncategories = [\"development-tools\"]\nkeywords = [\"new\", ");
+        append(&m, "\n[package.metadata.docs.rs]\nall-features = true\n\n[badges]\nmaintenance = { status = \"actively-developed\" }\n");
+        replace(&m, "missing_docs = \"deny\"", "missing_docs = \"warn\"");
+    });
+    assert_stable("workspace", ".", "metadata edits", |r| {
+        replace(&r.join("Cargo.toml"), "description = \"Virtual workspace fixture for prewarm\"", "description = \"Edited\"\nrepository = \"https://example.invalid/x\"");
+        replace(&r.join("crates/app/Cargo.toml"), "description = \"Binaries of the workspace fixture\"", "description = \"Edited description\"\ndocumentation = \"https://example.invalid/docs\"");
+        append(&r.join("crates/core/Cargo.toml"), "\n# a comment\n[lints.clippy]\npedantic = \"warn\"\n");
+    });
+}
+
+#[test]
+fn stable_after_new_example() {
+    assert_stable("single", ".", "a new example", |r| {
+        std::fs::write(r.join("examples/another.rs"), "fn main() { println!(\"another\"); }\n").unwrap();
+    });
+    assert_stable("workspace", ".", "a new example", |r| {
+        std::fs::write(r.join("crates/app/examples/more.rs"), "fn main() {}\n").unwrap();
+    });
+}
+
+#[test]
+fn stable_after_new_integration_test() {
+    assert_stable("single", ".", "a new integration test", |r| {
+        std::fs::write(r.join("tests/more.rs"), "#[test]\nfn more() {}\n").unwrap();
+    });
+    assert_stable("workspace", ".", "a new integration test", |r| {
+        std::fs::write(r.join("crates/app/tests/more.rs"), "#[test]\nfn more() {}\n").unwrap();
+    });
+}
+
+#[test]
+fn stable_after_new_dependency_free_member() {
+    assert_stable("workspace", ".", "a new dependency-free member", |r| {
+        let m = r.join("crates/newbie");
+        std::fs::create_dir_all(m.join("src")).unwrap();
+        std::fs::write(
+            m.join("Cargo.toml"),
+            "[package]\nname = \"newbie\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        )
+        .unwrap();
+        std::fs::write(m.join("src/lib.rs"), "//! New.\n").unwrap();
+        // What cargo itself writes into the lockfile for the new member.
+        let out = std::process::Command::new("cargo")
+            .args(["metadata", "--format-version", "1", "--offline"])
+            .current_dir(r)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(std::fs::read_to_string(r.join("Cargo.lock")).unwrap().contains("name = \"newbie\""));
+    });
+}
+
+#[test]
+fn changes_when_dependencies_change() {
+    // The other side of stability: edits that do change the dependency build change the recipe.
+    let (_tmp, root) = fixture("workspace");
+    let before = recipe_of(&root);
+    replace(&root.join("crates/app/Cargo.toml"), "extra = [\"dep:cfg-if\"]", "extra = [\"dep:cfg-if\"]\nmore = []");
+    let with_feature = recipe_of(&root);
+    assert_ne!(before, with_feature, "a new feature must change the recipe");
+    append(&root.join("Cargo.toml"), "\n[profile.release]\nlto = true\n");
+    assert_ne!(with_feature, recipe_of(&root), "a profile edit must change the recipe");
+}
+
+// ---- bad input -------------------------------------------------------------------------
+
+/// Runs `prewarm recipe` expecting a user error; returns stderr.
+fn recipe_error(dir: &Path) -> String {
+    let out = prewarm(dir, &["recipe", "--output", "-"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "expected exit 1, got {:?}: {stderr}", out.status);
+    assert!(out.stdout.is_empty(), "no recipe may be written on error");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("(hint: "), "no hint in: {stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
+    stderr
+}
+
+#[test]
+fn broken_manifest() {
+    let (_tmp, root) = fixture("single");
+    append(&root.join("Cargo.toml"), "\n[dependencies\nbroken = \n");
+    let err = recipe_error(&root);
+    assert!(err.contains(&format!("`{}", root.join("Cargo.toml").display())), "{err}");
+    assert!(err.contains("  | "), "cargo's own message missing: {err}");
+}
+
+#[test]
+fn missing_lockfile() {
+    let (_tmp, root) = fixture("workspace");
+    std::fs::remove_file(root.join("Cargo.lock")).unwrap();
+    let err = recipe_error(&root);
+    assert!(err.contains(&format!("`{}`", root.join("Cargo.lock").display())), "{err}");
+    assert!(err.contains("cargo generate-lockfile"), "{err}");
+    assert!(!root.join("Cargo.lock").exists(), "prewarm must not create the lockfile");
+}
+
+#[test]
+fn missing_path_dependency() {
+    let (_tmp, root) = fixture("outside");
+    std::fs::remove_dir_all(root.join("shared/util")).unwrap();
+    let err = recipe_error(&root.join("ws"));
+    assert!(err.contains("Cargo.toml"), "{err}");
+    assert!(err.contains("shared/util"), "{err}");
+}
+
+#[test]
+fn workspace_rejected_by_cargo() {
+    let (_tmp, root) = fixture("workspace");
+    // Two members with the same package name: cargo refuses the workspace.
+    let dup = root.join("crates/dup");
+    std::fs::create_dir_all(dup.join("src")).unwrap();
+    std::fs::write(dup.join("Cargo.toml"), "[package]\nname = \"ws-core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n").unwrap();
+    std::fs::write(dup.join("src/lib.rs"), "").unwrap();
+    let err = recipe_error(&root);
+    assert!(err.contains(&format!("`{}", root.join("Cargo.toml").display())), "{err}");
+    assert!(err.contains("ws-core"), "cargo's message should name the duplicate: {err}");
+}
+
+#[test]
+fn no_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = recipe_error(tmp.path());
+    assert!(err.contains("Cargo.toml"), "{err}");
+    assert!(err.contains("--manifest-path"), "{err}");
+}
+
+#[test]
+fn secrets_never_enter_a_recipe() {
+    let (_tmp, root) = fixture("config");
+    append(
+        &root.join(".cargo/config.toml"),
+        "\n[registry]\ntoken = \"cio-SECRET-1\"\n\n[registries.private]\nindex = \"sparse+https://example.invalid/index/\"\ntoken = \"SECRET-2\"\ncredential-provider = \"cargo:token\"\n",
+    );
+    std::fs::write(root.join(".cargo/credentials.toml"), "[registry]\ntoken = \"SECRET-3\"\n").unwrap();
+    let recipe = recipe_of(&root);
+    assert!(!recipe.contains("SECRET"), "a token leaked into the recipe");
+    assert!(recipe.contains("sparse+https://example.invalid/index/"), "the registry itself is kept");
+}
