@@ -6,6 +6,7 @@
 //! Each command runs several times; the median wall time is reported. This is a benchmark, not
 //! a test: the numbers depend on the machine and its load.
 
+use std::fmt::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -69,17 +70,20 @@ fn generate_workspace(dir: &Path, n: usize) {
         let mut deps = vec!["itoa".to_string()];
         if i % 10 == 9 {
             let prev = format!("member-{:03}", i - 1);
-            m.push_str(&format!("{prev} = {{ path = \"../{prev}\" }}\n"));
+            let _ = writeln!(m, "{prev} = {{ path = \"../{prev}\" }}");
             deps.push(prev);
         }
         std::fs::write(d.join("Cargo.toml"), m).unwrap();
         std::fs::write(d.join("src/lib.rs"), "//! generated\n").unwrap();
         std::fs::write(d.join("src/main.rs"), "fn main() {}\n").unwrap();
         std::fs::write(d.join("tests/t.rs"), "#[test]\nfn t() {}\n").unwrap();
-        lock.push_str(&format!("\n[[package]]\nname = \"{name}\"\nversion = \"0.1.0\"\ndependencies = [\n"));
+        let _ = writeln!(
+            lock,
+            "\n[[package]]\nname = \"{name}\"\nversion = \"0.1.0\"\ndependencies = ["
+        );
         deps.sort();
         for dep in deps {
-            lock.push_str(&format!(" \"{dep}\",\n"));
+            let _ = writeln!(lock, " \"{dep}\",");
         }
         lock.push_str("]\n");
     }
@@ -91,19 +95,40 @@ fn recipe_vs_metadata(runs: usize) {
     generate_workspace(tmp.path(), 300);
     let dir = tmp.path();
     // warm-up (file cache, cargo's own start-up)
-    time(cargo().args(["metadata", "--format-version", "1", "--no-deps", "--offline"]).current_dir(dir));
+    time(
+        cargo()
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+            ])
+            .current_dir(dir),
+    );
     let mut meta = Vec::new();
     let mut recipe = Vec::new();
     for _ in 0..runs {
         meta.push(time(
             cargo()
-                .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+                .args([
+                    "metadata",
+                    "--format-version",
+                    "1",
+                    "--no-deps",
+                    "--offline",
+                ])
                 .current_dir(dir),
         ));
-        recipe.push(time(prewarm().args(["recipe", "--output", "-"]).current_dir(dir)));
+        recipe.push(time(
+            prewarm().args(["recipe", "--output", "-"]).current_dir(dir),
+        ));
     }
     let (m, r) = (median(meta), median(recipe));
-    println!("| `cargo metadata --no-deps`, 300 members | {} | 1.00x |", ms(m));
+    println!(
+        "| `cargo metadata --no-deps`, 300 members | {} | 1.00x |",
+        ms(m)
+    );
     println!(
         "| `prewarm recipe`, 300 members | {} | {:.2}x (target <= 2x) |",
         ms(r),
@@ -118,13 +143,22 @@ fn cook_vs_build(runs: usize) {
         .current_dir(&example)
         .output()
         .unwrap();
-    assert!(planned.status.success(), "{}", String::from_utf8_lossy(&planned.stderr));
+    assert!(
+        planned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&planned.stderr)
+    );
     let recipe_text = String::from_utf8(planned.stdout).unwrap();
-    let recipe = prewarm::recipe::Recipe::from_json(&recipe_text, Path::new("recipe.json")).unwrap();
+    let recipe =
+        prewarm::recipe::Recipe::from_json(&recipe_text, Path::new("recipe.json")).unwrap();
     // make sure every crate is downloaded before timing
     let fetch = tempfile::tempdir().unwrap();
     prewarm::skeleton::lay_out(fetch.path(), &recipe).unwrap();
-    time(cargo().args(["fetch", "--locked"]).current_dir(fetch.path()));
+    time(
+        cargo()
+            .args(["fetch", "--locked"])
+            .current_dir(fetch.path()),
+    );
 
     let mut cook = Vec::new();
     let mut plain = Vec::new();

@@ -104,7 +104,9 @@ fn clean_profile_dir(dir: &Path, names: &LocalNames, crates: &BTreeSet<String>) 
             || crates.iter().any(|c| {
                 n.strip_prefix("lib")
                     .and_then(|r| r.strip_prefix(c.as_str()))
-                    .is_some_and(|ext| matches!(ext, ".rlib" | ".rmeta" | ".so" | ".a" | ".d" | ".dylib"))
+                    .is_some_and(|ext| {
+                        matches!(ext, ".rlib" | ".rmeta" | ".so" | ".a" | ".d" | ".dylib")
+                    })
             })
     })?;
     Ok(removed)

@@ -58,8 +58,16 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
 
     let foreign = skeleton::foreign_files(&root, opts.recipe_path.as_deref(), &recipe)?;
     if !foreign.is_empty() && !opts.force {
-        let list: Vec<String> = foreign.iter().take(5).map(|p| format!("`{}`", p.display())).collect();
-        let more = if foreign.len() > 5 { format!(" and {} more", foreign.len() - 5) } else { String::new() };
+        let list: Vec<String> = foreign
+            .iter()
+            .take(5)
+            .map(|p| format!("`{}`", p.display()))
+            .collect();
+        let more = if foreign.len() > 5 {
+            format!(" and {} more", foreign.len() - 5)
+        } else {
+            String::new()
+        };
         return Err(Error::input(format!(
             "`{}` holds files that are not part of a prewarm skeleton: {}{more}",
             root.display(),
@@ -69,7 +77,11 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
     }
 
     let mut record = skeleton::lay_out(&root, &recipe)?;
-    let workspace_dir = if recipe.workspace == "." { root.clone() } else { root.join(&recipe.workspace) };
+    let workspace_dir = if recipe.workspace == "." {
+        root.clone()
+    } else {
+        root.join(&recipe.workspace)
+    };
     let result = run_build(&recipe, &workspace_dir, &flags, opts, build);
     // Whatever happened, the dummies go, so they cannot be mistaken for real code.
     let cleanup = cleanup(&recipe, &workspace_dir, &flags);
@@ -77,6 +89,21 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
     let (command, artifacts) = result?;
     let (removed, target_dirs) = cleanup?;
     removed_sources?;
+    // The drift record: what `prewarm check` and `prewarm verify` compare a build against.
+    let facts = crate::record::CookFacts {
+        recipe_digest: &recipe.digest,
+        workspace_dir: &workspace_dir,
+        target_dirs: &target_dirs,
+        mode: opts.mode,
+        flags: &opts.flags,
+        extra: &opts.extra,
+        external_units: artifacts.iter().filter(|a| !a.local).count(),
+    };
+    if let Err(err) = crate::record::write_after_cook(&facts) {
+        if !opts.quiet {
+            eprintln!("prewarm: warning: could not record the cook's settings (`prewarm check` will not find them): {err}");
+        }
+    }
 
     if !opts.quiet {
         let fresh = artifacts.iter().filter(|a| a.fresh).count();
@@ -142,7 +169,12 @@ fn select(recipe: &mut Recipe, flags: &mut BuildFlags, quiet: bool) -> Result<bo
     Ok(build)
 }
 
-fn add_on_demand(recipe: &mut Recipe, flags: &BuildFlags, kind: TargetKind, name: &str) -> Result<()> {
+fn add_on_demand(
+    recipe: &mut Recipe,
+    flags: &BuildFlags,
+    kind: TargetKind,
+    name: &str,
+) -> Result<()> {
     let flag = match kind {
         TargetKind::Example => "--example",
         TargetKind::Test => "--test",
@@ -186,9 +218,13 @@ fn add_on_demand(recipe: &mut Recipe, flags: &BuildFlags, kind: TargetKind, name
             continue;
         }
         let path = format!("{}/{name}.rs", kind.dummy_dir());
-        let manifest_path = recipe::join(&dir, "Cargo.toml").to_string_lossy().replace('\\', "/");
+        let manifest_path = recipe::join(&dir, "Cargo.toml")
+            .to_string_lossy()
+            .replace('\\', "/");
         let text = recipe.files.get(&manifest_path).ok_or_else(|| {
-            Error::input(format!("the recipe has no manifest for package directory `{dir}`"))
+            Error::input(format!(
+                "the recipe has no manifest for package directory `{dir}`"
+            ))
         })?;
         let text = manifest::add_target(text, kind, name, &path)?;
         recipe.files.insert(manifest_path, text);
@@ -266,7 +302,11 @@ pub fn target_dirs(workspace_dir: &Path, flags: &BuildFlags) -> Result<Vec<PathB
     Ok(dirs)
 }
 
-fn cleanup(recipe: &Recipe, workspace_dir: &Path, flags: &BuildFlags) -> Result<(usize, Vec<PathBuf>)> {
+fn cleanup(
+    recipe: &Recipe,
+    workspace_dir: &Path,
+    flags: &BuildFlags,
+) -> Result<(usize, Vec<PathBuf>)> {
     let dirs = target_dirs(workspace_dir, flags)?;
     let mut names = LocalNames::default();
     for pkg in recipe.packages.values() {

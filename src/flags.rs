@@ -12,10 +12,20 @@ pub struct BuildFlags {
     #[arg(long, short = 'r', help_heading = "Cargo build flags")]
     pub release: bool,
     /// Build with the named profile.
-    #[arg(long, value_name = "NAME", conflicts_with = "release", help_heading = "Cargo build flags")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with = "release",
+        help_heading = "Cargo build flags"
+    )]
     pub profile: Option<String>,
     /// Features to activate (space or comma separated, repeatable).
-    #[arg(long, short = 'F', value_name = "FEATURES", help_heading = "Cargo build flags")]
+    #[arg(
+        long,
+        short = 'F',
+        value_name = "FEATURES",
+        help_heading = "Cargo build flags"
+    )]
     pub features: Vec<String>,
     /// Activate all features.
     #[arg(long, help_heading = "Cargo build flags")]
@@ -27,7 +37,12 @@ pub struct BuildFlags {
     #[arg(long, value_name = "TRIPLE", help_heading = "Cargo build flags")]
     pub target: Vec<String>,
     /// Package to build (repeatable).
-    #[arg(long, short = 'p', value_name = "SPEC", help_heading = "Cargo build flags")]
+    #[arg(
+        long,
+        short = 'p',
+        value_name = "SPEC",
+        help_heading = "Cargo build flags"
+    )]
     pub package: Vec<String>,
     /// Build every workspace member.
     #[arg(long, help_heading = "Cargo build flags")]
@@ -51,7 +66,11 @@ pub struct BuildFlags {
     #[arg(long, help_heading = "Cargo target selection")]
     pub examples: bool,
     /// Build the named integration test (repeatable).
-    #[arg(long = "test", value_name = "NAME", help_heading = "Cargo target selection")]
+    #[arg(
+        long = "test",
+        value_name = "NAME",
+        help_heading = "Cargo target selection"
+    )]
     pub test: Vec<String>,
     /// Build all tests.
     #[arg(long, help_heading = "Cargo target selection")]
@@ -75,7 +94,12 @@ pub struct BuildFlags {
     #[arg(long, help_heading = "Cargo build flags")]
     pub offline: bool,
     /// Number of parallel jobs.
-    #[arg(long, short = 'j', value_name = "N", help_heading = "Cargo build flags")]
+    #[arg(
+        long,
+        short = 'j',
+        value_name = "N",
+        help_heading = "Cargo build flags"
+    )]
     pub jobs: Option<String>,
     /// Directory for all generated artifacts.
     #[arg(long, value_name = "DIR", help_heading = "Cargo build flags")]

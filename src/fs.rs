@@ -31,9 +31,12 @@ pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
         _ => Path::new("."),
     };
     create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("create a file in", dir, &e))?;
-    std::io::Write::write_all(&mut tmp, contents.as_ref()).map_err(|e| Error::io("write", tmp.path(), &e))?;
-    tmp.persist(path).map_err(|e| Error::io("write", path, &e.error))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("create a file in", dir, &e))?;
+    std::io::Write::write_all(&mut tmp, contents.as_ref())
+        .map_err(|e| Error::io("write", tmp.path(), &e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("write", path, &e.error))?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! is textual so the file stays in cargo's own format and `--locked` builds accept it.
 
 use std::collections::BTreeSet;
+use std::fmt::Write;
 use std::path::Path;
 
 use toml::Table;
@@ -59,7 +60,7 @@ pub fn normalize(
         for line in block.split_inclusive('\n') {
             let trimmed = line.trim();
             if local && mask.contains(name) && trimmed.starts_with("version = ") {
-                out.push_str(&format!("version = \"{MASKED_VERSION}\"\n"));
+                let _ = writeln!(out, "version = \"{MASKED_VERSION}\"");
             } else if let Some(entry) = quoted_entry(trimmed) {
                 // dependency entries: "name", "name version" or "name version (source)"
                 let mut parts = entry.split(' ');
@@ -67,10 +68,13 @@ pub fn normalize(
                 let dep = parts.next().unwrap_or("");
                 let ver = parts.next();
                 match ver {
-                    Some(v) if parts.next().is_none() && renames.contains(&(dep.to_string(), v.to_string())) => {
+                    Some(v)
+                        if parts.next().is_none()
+                            && renames.contains(&(dep.to_string(), v.to_string())) =>
+                    {
                         let indent = &line[..line.len() - line.trim_start().len()];
                         let comma = if trimmed.ends_with(',') { "," } else { "" };
-                        out.push_str(&format!("{indent}\"{dep} {MASKED_VERSION}\"{comma}\n"));
+                        let _ = writeln!(out, "{indent}\"{dep} {MASKED_VERSION}\"{comma}");
                     }
                     _ => out.push_str(line),
                 }

@@ -65,7 +65,10 @@ pub fn normalize(text: &str, path: &Path, opts: &Options<'_>) -> Result<Normaliz
             "package" | "project" => {
                 if let Some(pkg) = opts.package {
                     let table = value.as_table().cloned().unwrap_or_default();
-                    out.insert("package".into(), Value::Table(package_table(&table, pkg, opts)));
+                    out.insert(
+                        "package".into(),
+                        Value::Table(package_table(&table, pkg, opts)),
+                    );
                 }
             }
             "dependencies" | "dev-dependencies" | "dev_dependencies" | "build-dependencies"
@@ -90,13 +93,19 @@ pub fn normalize(text: &str, path: &Path, opts: &Options<'_>) -> Result<Normaliz
             "patch" => {
                 let mut t = Table::new();
                 for (registry, deps) in value.as_table().into_iter().flatten() {
-                    t.insert(registry.clone(), Value::Table(deps_table_keep_version(deps, dir)));
+                    t.insert(
+                        registry.clone(),
+                        Value::Table(deps_table_keep_version(deps, dir)),
+                    );
                 }
                 out.insert("patch".into(), Value::Table(t));
             }
             "workspace" => {
                 let table = value.as_table().cloned().unwrap_or_default();
-                out.insert("workspace".into(), Value::Table(workspace_table(&table, dir, opts)));
+                out.insert(
+                    "workspace".into(),
+                    Value::Table(workspace_table(&table, dir, opts)),
+                );
             }
             // [lib], [[bin]], [[example]], [[test]], [[bench]] are regenerated below from what
             // cargo discovered; [lints], [badges] and anything else cannot change dependencies.
@@ -109,9 +118,8 @@ pub fn normalize(text: &str, path: &Path, opts: &Options<'_>) -> Result<Normaliz
         add_target_tables(&mut out, &targets, pkg);
     }
 
-    let text = toml::to_string(&out).map_err(|e| {
-        Error::input(format!("cannot re-serialise `{}`: {e}", path.display()))
-    })?;
+    let text = toml::to_string(&out)
+        .map_err(|e| Error::input(format!("cannot re-serialise `{}`: {e}", path.display())))?;
     Ok(Normalized { text, targets })
 }
 
@@ -130,7 +138,11 @@ fn package_table(orig: &Table, pkg: &metadata::Package, opts: &Options<'_>) -> T
             .unwrap_or_else(|| Value::String(MASKED_VERSION.into()))
     };
     t.insert("version".into(), version);
-    if pkg.targets.iter().any(|t| t.kind == metadata::TargetKind::BuildScript) {
+    if pkg
+        .targets
+        .iter()
+        .any(|t| t.kind == metadata::TargetKind::BuildScript)
+    {
         t.insert("build".into(), Value::String("build.rs".into()));
     } else {
         t.insert("build".into(), Value::Boolean(false));
@@ -241,8 +253,7 @@ pub fn skeleton_targets(pkg: &metadata::Package) -> Vec<Target> {
     for t in &pkg.targets {
         let kind = match t.kind {
             M::Lib => {
-                if t
-                    .crate_types
+                if t.crate_types
                     .iter()
                     .any(|c| matches!(c.as_str(), "cdylib" | "dylib" | "staticlib"))
                 {
@@ -259,7 +270,9 @@ pub fn skeleton_targets(pkg: &metadata::Package) -> Vec<Target> {
             M::BuildScript => TargetKind::BuildScript,
         };
         let path = match kind {
-            TargetKind::Lib | TargetKind::StdLib | TargetKind::ProcMacro => "src/lib.rs".to_string(),
+            TargetKind::Lib | TargetKind::StdLib | TargetKind::ProcMacro => {
+                "src/lib.rs".to_string()
+            }
             TargetKind::BuildScript => "build.rs".to_string(),
             _ => {
                 let plain = t.required_features.is_empty()
@@ -290,7 +303,10 @@ pub fn skeleton_targets(pkg: &metadata::Package) -> Vec<Target> {
 
 fn add_target_tables(out: &mut Table, targets: &[Target], pkg: &metadata::Package) {
     for target in targets {
-        let orig = pkg.targets.iter().find(|t| t.name == target.name && kind_matches(t.kind, target.kind));
+        let orig = pkg
+            .targets
+            .iter()
+            .find(|t| t.name == target.name && kind_matches(t.kind, target.kind));
         match target.kind {
             TargetKind::Lib | TargetKind::StdLib | TargetKind::ProcMacro => {
                 let mut lib = Table::new();
@@ -302,7 +318,13 @@ fn add_target_tables(out: &mut Table, targets: &[Target], pkg: &metadata::Packag
                     } else if orig.crate_types != ["lib"] {
                         lib.insert(
                             "crate-type".into(),
-                            Value::Array(orig.crate_types.iter().cloned().map(Value::String).collect()),
+                            Value::Array(
+                                orig.crate_types
+                                    .iter()
+                                    .cloned()
+                                    .map(Value::String)
+                                    .collect(),
+                            ),
                         );
                     }
                     if !orig.test {
@@ -324,14 +346,24 @@ fn add_target_tables(out: &mut Table, targets: &[Target], pkg: &metadata::Packag
                         t.insert(
                             "required-features".into(),
                             Value::Array(
-                                orig.required_features.iter().cloned().map(Value::String).collect(),
+                                orig.required_features
+                                    .iter()
+                                    .cloned()
+                                    .map(Value::String)
+                                    .collect(),
                             ),
                         );
                     }
                     if kind == TargetKind::Example && orig.crate_types.iter().any(|c| c != "bin") {
                         t.insert(
                             "crate-type".into(),
-                            Value::Array(orig.crate_types.iter().cloned().map(Value::String).collect()),
+                            Value::Array(
+                                orig.crate_types
+                                    .iter()
+                                    .cloned()
+                                    .map(Value::String)
+                                    .collect(),
+                            ),
                         );
                     }
                 }
@@ -399,7 +431,11 @@ pub fn relative_to(path: &Path, base: &Path) -> String {
         rel.push(c.as_os_str());
     }
     let s = rel.to_string_lossy().replace('\\', "/");
-    if s.is_empty() { ".".into() } else { s }
+    if s.is_empty() {
+        ".".into()
+    } else {
+        s
+    }
 }
 
 /// Normalises a relative path string: no `./`, no trailing `/`.
@@ -409,5 +445,9 @@ pub fn normalize_rel(s: &str) -> String {
         .filter(|c| !matches!(c, Component::CurDir))
         .collect();
     let s = p.to_string_lossy().replace('\\', "/");
-    if s.is_empty() { ".".into() } else { s }
+    if s.is_empty() {
+        ".".into()
+    } else {
+        s
+    }
 }

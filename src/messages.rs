@@ -80,9 +80,15 @@ mod tests {
 
     #[test]
     fn names_from_ids() {
-        assert_eq!(package_name("registry+https://github.com/rust-lang/crates.io-index#itoa@1.0.11"), "itoa");
+        assert_eq!(
+            package_name("registry+https://github.com/rust-lang/crates.io-index#itoa@1.0.11"),
+            "itoa"
+        );
         assert_eq!(package_name("path+file:///w/crates/app#0.1.0"), "app");
-        assert_eq!(package_name("path+file:///w/crates/x#ws-core@0.1.0"), "ws-core");
+        assert_eq!(
+            package_name("path+file:///w/crates/x#ws-core@0.1.0"),
+            "ws-core"
+        );
         assert_eq!(package_name("itoa 1.0.0 (registry+https://x)"), "itoa");
     }
 

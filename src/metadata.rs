@@ -109,7 +109,13 @@ pub fn workspace(manifest_path: &Path) -> Result<Workspace> {
 /// Like [`workspace`], with a preconfigured cargo (environment, extra flags such as `--offline`).
 pub fn workspace_with(manifest_path: &Path, cargo: Cargo) -> Result<Workspace> {
     let cmd = cargo
-        .args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
         .arg(manifest_path);
     let out = cmd.output()?;
     if !out.status.success() {
@@ -155,7 +161,9 @@ fn cargo_message(stderr: &str) -> String {
         .lines()
         .filter(|l| {
             let t = l.trim_start();
-            !(t.starts_with("Updating ") || t.starts_with("Downloaded ") || t.starts_with("Locking "))
+            !(t.starts_with("Updating ")
+                || t.starts_with("Downloaded ")
+                || t.starts_with("Locking "))
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -194,7 +202,10 @@ fn convert_package(p: &cargo_metadata::Package) -> Package {
             .iter()
             .map(|d| Dependency {
                 name: d.name.clone(),
-                path: d.path.clone().map(cargo_metadata::camino::Utf8PathBuf::into_std_path_buf),
+                path: d
+                    .path
+                    .clone()
+                    .map(cargo_metadata::camino::Utf8PathBuf::into_std_path_buf),
                 kind: match d.kind {
                     K::Development => DependencyKind::Dev,
                     K::Build => DependencyKind::Build,
@@ -221,12 +232,10 @@ fn convert_target(t: &cargo_metadata::Target) -> Option<Target> {
         TargetKind::Test
     } else if kinds.contains(&K::Bench) {
         TargetKind::Bench
-    } else if kinds.iter().any(|k| {
-        matches!(
-            k,
-            K::Lib | K::RLib | K::DyLib | K::CDyLib | K::StaticLib
-        )
-    }) {
+    } else if kinds
+        .iter()
+        .any(|k| matches!(k, K::Lib | K::RLib | K::DyLib | K::CDyLib | K::StaticLib))
+    {
         TargetKind::Lib
     } else {
         return None;

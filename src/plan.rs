@@ -36,37 +36,7 @@ pub fn plan(manifest_path: &Path) -> Result<Recipe> {
         )));
     }
 
-    let mut locals: BTreeMap<PathBuf, Local> = BTreeMap::new();
-    let mut queue: VecDeque<PathBuf> = VecDeque::new();
-    for p in &ws.packages {
-        locals.insert(
-            p.dir().to_path_buf(),
-            Local { package: p.clone(), member: true, patched: false },
-        );
-        queue.push_back(p.dir().to_path_buf());
-    }
-    for dir in patch_paths(&root_manifest)? {
-        let dir = add_local(&mut locals, &dir, &root_manifest, "[patch]")?;
-        if let Some(l) = locals.get_mut(&dir) {
-            l.patched = true;
-        }
-        queue.push_back(dir);
-    }
-    // Path dependencies, transitively, wherever they are.
-    while let Some(dir) = queue.pop_front() {
-        let (deps, from) = {
-            let l = &locals[&dir];
-            (l.package.dependencies.clone(), l.package.manifest_path.clone())
-        };
-        for dep in deps {
-            let Some(path) = dep.path else { continue };
-            let key = canonical_dir(&path, &from, &dep.name)?;
-            if !locals.contains_key(&key) {
-                let key = add_local(&mut locals, &key, &from, &dep.name)?;
-                queue.push_back(key);
-            }
-        }
-    }
+    let locals = collect_locals(&ws, &root_manifest)?;
 
     let dropped = droppable_members(&locals, &root);
     let layout_root = common_root(locals.keys().map(PathBuf::as_path).chain([root.as_path()]));
@@ -90,7 +60,11 @@ pub fn plan(manifest_path: &Path) -> Result<Recipe> {
         let n = manifest::normalize(
             &text,
             &root_manifest,
-            &manifest::Options { package: None, mask_version: true, members: Some(&members) },
+            &manifest::Options {
+                package: None,
+                mask_version: true,
+                members: Some(&members),
+            },
         )?;
         files.insert(rel(&root_manifest), n.text);
     }
@@ -125,7 +99,10 @@ pub fn plan(manifest_path: &Path) -> Result<Recipe> {
         .filter(|l| !l.patched)
         .map(|l| l.package.name.clone())
         .collect();
-    let drop: BTreeSet<String> = dropped.iter().map(|d| locals[d].package.name.clone()).collect();
+    let drop: BTreeSet<String> = dropped
+        .iter()
+        .map(|d| locals[d].package.name.clone())
+        .collect();
     let lock_text = crate::fs::read_to_string(&lockfile)?;
     files.insert(
         rel(&lockfile),
@@ -142,12 +119,66 @@ pub fn plan(manifest_path: &Path) -> Result<Recipe> {
     Ok(Recipe::new(rel(&root), packages, files))
 }
 
+/// Every local package: the members, `[patch]`/`[replace]` paths, and path dependencies,
+/// transitively, wherever they are.
+fn collect_locals(
+    ws: &metadata::Workspace,
+    root_manifest: &Path,
+) -> Result<BTreeMap<PathBuf, Local>> {
+    let mut locals: BTreeMap<PathBuf, Local> = BTreeMap::new();
+    let mut queue: VecDeque<PathBuf> = VecDeque::new();
+    for p in &ws.packages {
+        locals.insert(
+            p.dir().to_path_buf(),
+            Local {
+                package: p.clone(),
+                member: true,
+                patched: false,
+            },
+        );
+        queue.push_back(p.dir().to_path_buf());
+    }
+    for dir in patch_paths(root_manifest)? {
+        let dir = add_local(&mut locals, &dir, root_manifest, "[patch]")?;
+        if let Some(l) = locals.get_mut(&dir) {
+            l.patched = true;
+        }
+        queue.push_back(dir);
+    }
+    // Path dependencies, transitively, wherever they are.
+    while let Some(dir) = queue.pop_front() {
+        let (deps, from) = {
+            let l = &locals[&dir];
+            (
+                l.package.dependencies.clone(),
+                l.package.manifest_path.clone(),
+            )
+        };
+        for dep in deps {
+            let Some(path) = dep.path else { continue };
+            let key = canonical_dir(&path, &from, &dep.name)?;
+            if !locals.contains_key(&key) {
+                let key = add_local(&mut locals, &key, &from, &dep.name)?;
+                queue.push_back(key);
+            }
+        }
+    }
+
+    Ok(locals)
+}
+
 /// Accepts a manifest path or a directory holding one.
 fn locate_manifest(path: &Path) -> Result<PathBuf> {
-    let candidate = if path.is_dir() { path.join("Cargo.toml") } else { path.to_path_buf() };
+    let candidate = if path.is_dir() {
+        path.join("Cargo.toml")
+    } else {
+        path.to_path_buf()
+    };
     if !candidate.is_file() {
-        return Err(Error::input(format!("no manifest at `{}`", candidate.display()))
-            .with_hint("run prewarm in a directory with a Cargo.toml, or pass --manifest-path"));
+        return Err(
+            Error::input(format!("no manifest at `{}`", candidate.display()))
+                .with_hint("run prewarm in a directory with a Cargo.toml, or pass --manifest-path"),
+        );
     }
     crate::fs::canonicalize(&candidate)
 }
@@ -184,7 +215,14 @@ fn add_local(
         .with_hint("a path dependency must point at a crate directory"));
     }
     let package = metadata::package(&manifest)?;
-    locals.insert(dir.clone(), Local { package, member: false, patched: false });
+    locals.insert(
+        dir.clone(),
+        Local {
+            package,
+            member: false,
+            patched: false,
+        },
+    );
     Ok(dir)
 }
 
@@ -192,7 +230,10 @@ fn add_local(
 fn patch_paths(root_manifest: &Path) -> Result<Vec<PathBuf>> {
     let text = crate::fs::read_to_string(root_manifest)?;
     let doc: toml::Table = toml::from_str(&text).map_err(|e| {
-        Error::input(format!("`{}` is not valid TOML: {e}", root_manifest.display()))
+        Error::input(format!(
+            "`{}` is not valid TOML: {e}",
+            root_manifest.display()
+        ))
     })?;
     let base = root_manifest.parent().unwrap_or(Path::new("/"));
     let mut out = Vec::new();

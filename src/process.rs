@@ -3,8 +3,8 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -70,8 +70,10 @@ impl Cargo {
     /// Sets an environment variable.
     #[must_use]
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
-        self.env
-            .push((key.as_ref().to_os_string(), Some(value.as_ref().to_os_string())));
+        self.env.push((
+            key.as_ref().to_os_string(),
+            Some(value.as_ref().to_os_string()),
+        ));
         self
     }
 
@@ -133,7 +135,10 @@ impl Cargo {
     }
 
     /// Runs, handing every stdout line to `on_stdout` as it arrives and every stderr line to
-    /// `on_stderr`; stderr is also kept (its last part) for the error on failure.
+    /// `on_stderr`.
+    ///
+    /// # Panics
+    /// Never: both streams are piped before they are taken.
     pub fn stream(
         &self,
         mut on_stdout: impl FnMut(&str),
@@ -199,8 +204,7 @@ pub fn tail(text: &str, n: usize) -> String {
 fn quote(arg: &OsStr) -> String {
     let s = arg.to_string_lossy();
     if !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
     {
         s.into_owned()
@@ -225,16 +229,4 @@ impl fmt::Display for Cargo {
         }
         Ok(())
     }
-}
-
-/// Reads everything from `r` (used by tests of streaming).
-pub fn read_all(mut r: impl Read) -> String {
-    let mut s = String::new();
-    let _ = r.read_to_string(&mut s);
-    s
-}
-
-/// True when `path` names a cargo manifest file.
-pub fn is_manifest(path: &Path) -> bool {
-    path.file_name().is_some_and(|n| n == "Cargo.toml")
 }

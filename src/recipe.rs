@@ -150,6 +150,9 @@ impl Recipe {
     }
 
     /// `sha256:<hex>` over the compact JSON of every field but `digest`.
+    ///
+    /// # Panics
+    /// Never: the content is plain strings and maps, which always serialise.
     pub fn compute_digest(&self) -> String {
         let content = Content {
             prewarm: self.prewarm,
@@ -169,6 +172,9 @@ impl Recipe {
     }
 
     /// The recipe as written to disk: pretty JSON with a trailing newline.
+    ///
+    /// # Panics
+    /// Never: the recipe is plain strings and maps, which always serialise.
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("recipe serialises");
         s.push('\n');

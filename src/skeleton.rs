@@ -32,6 +32,9 @@ impl Record {
     }
 
     /// Writes the record under `root`.
+    ///
+    /// # Panics
+    /// Never: the record is plain strings, which always serialise.
     pub fn save(&self, root: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).expect("record serialises");
         crate::fs::write_atomic(&root.join(RECORD), text)
@@ -40,7 +43,11 @@ impl Record {
 
 /// Files in `root` that are neither the recipe, nor part of an earlier skeleton, nor inside a
 /// cargo target directory, nor identical to what the new skeleton writes there.
-pub fn foreign_files(root: &Path, recipe_path: Option<&Path>, recipe: &Recipe) -> Result<Vec<PathBuf>> {
+pub fn foreign_files(
+    root: &Path,
+    recipe_path: Option<&Path>,
+    recipe: &Recipe,
+) -> Result<Vec<PathBuf>> {
     let earlier = Record::load(root).unwrap_or_default();
     let mut new: std::collections::BTreeMap<PathBuf, &str> = std::collections::BTreeMap::new();
     for (path, content, _) in recipe.skeleton_files() {
@@ -48,7 +55,10 @@ pub fn foreign_files(root: &Path, recipe_path: Option<&Path>, recipe: &Recipe) -
     }
     let recipe_path = recipe_path.and_then(|p| std::fs::canonicalize(p).ok());
     let mut foreign = Vec::new();
-    let mut walk = walkdir::WalkDir::new(root).follow_links(false).min_depth(1).into_iter();
+    let mut walk = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .min_depth(1)
+        .into_iter();
     while let Some(entry) = walk.next() {
         let entry = entry.map_err(|e| {
             Error::io(
@@ -57,7 +67,11 @@ pub fn foreign_files(root: &Path, recipe_path: Option<&Path>, recipe: &Recipe) -
                 &std::io::Error::other(e.to_string()),
             )
         })?;
-        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
+        let rel = entry
+            .path()
+            .strip_prefix(root)
+            .unwrap_or(entry.path())
+            .to_path_buf();
         let rel_str = rel.to_string_lossy().replace('\\', "/");
         if entry.file_type().is_dir() {
             if rel_str == ".prewarm" || entry.path().join("CACHEDIR.TAG").is_file() {

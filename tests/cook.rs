@@ -40,7 +40,10 @@ fn reuse(s: &Scenario<'_>) -> usize {
     // Lay the real sources over the skeleton.
     if s.old_mtimes {
         let old = filetime::FileTime::from_unix_time(946_684_800, 0); // 2000-01-01
-        for e in walkdir::WalkDir::new(&real).into_iter().filter_map(Result::ok) {
+        for e in walkdir::WalkDir::new(&real)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
             if e.file_type().is_file() {
                 filetime::set_file_mtime(e.path(), old).unwrap();
             }
@@ -53,7 +56,11 @@ fn reuse(s: &Scenario<'_>) -> usize {
     build.extend_from_slice(s.flags);
     let artifacts = cargo_json(&ws, &build);
     let stale: Vec<_> = artifacts.iter().filter(|a| !a.local && !a.fresh).collect();
-    assert!(stale.is_empty(), "{}: rebuilt external units {stale:#?}", describe(s));
+    assert!(
+        stale.is_empty(),
+        "{}: rebuilt external units {stale:#?}",
+        describe(s)
+    );
     let external = artifacts.iter().filter(|a| !a.local).count();
     assert!(external > 0, "{}: no external unit at all", describe(s));
     assert!(
@@ -69,36 +76,67 @@ fn reuse(s: &Scenario<'_>) -> usize {
             .unwrap_or_else(|| panic!("{}: binary {bin} not built", describe(s)));
         let out = Command::new(exe).current_dir(&ws).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && stdout.contains(line), "{}: {bin} printed {stdout:?}", describe(s));
+        assert!(
+            out.status.success() && stdout.contains(line),
+            "{}: {bin} printed {stdout:?}",
+            describe(s)
+        );
     }
     external
 }
 
 fn describe(s: &Scenario<'_>) -> String {
-    format!("{} {:?}{}", s.fixture, s.flags, if s.old_mtimes { " (old mtimes)" } else { "" })
+    format!(
+        "{} {:?}{}",
+        s.fixture,
+        s.flags,
+        if s.old_mtimes { " (old mtimes)" } else { "" }
+    )
 }
 
-fn scenario<'a>(fixture: &'a str, flags: &'a [&'a str], bins: &'a [(&'a str, &'a str)]) -> Scenario<'a> {
-    Scenario { fixture, workspace: ".", flags, bins, old_mtimes: false }
+fn scenario<'a>(
+    fixture: &'a str,
+    flags: &'a [&'a str],
+    bins: &'a [(&'a str, &'a str)],
+) -> Scenario<'a> {
+    Scenario {
+        fixture,
+        workspace: ".",
+        flags,
+        bins,
+        old_mtimes: false,
+    }
 }
 
 #[test]
 fn single_dev() {
-    reuse(&scenario("single", &[], &[("fixture-single", "fixture-single:")]));
+    reuse(&scenario(
+        "single",
+        &[],
+        &[("fixture-single", "fixture-single:")],
+    ));
 }
 
 #[test]
 fn single_release_with_old_mtimes() {
     reuse(&Scenario {
         old_mtimes: true,
-        ..scenario("single", &["--release"], &[("fixture-single", "fixture-single:")])
+        ..scenario(
+            "single",
+            &["--release"],
+            &[("fixture-single", "fixture-single:")],
+        )
     });
 }
 
 #[test]
 fn single_all_targets() {
     // examples and tests (dev-dependencies) are cooked through the representative targets
-    reuse(&scenario("single", &["--all-targets"], &[("fixture-single", "fixture-single:")]));
+    reuse(&scenario(
+        "single",
+        &["--all-targets"],
+        &[("fixture-single", "fixture-single:")],
+    ));
 }
 
 #[test]
@@ -122,12 +160,20 @@ fn workspace_dev_with_old_mtimes() {
 
 #[test]
 fn workspace_release() {
-    reuse(&scenario("workspace", &["--release"], &[("app", "fixture-workspace:")]));
+    reuse(&scenario(
+        "workspace",
+        &["--release"],
+        &[("app", "fixture-workspace:")],
+    ));
 }
 
 #[test]
 fn workspace_custom_profile() {
-    reuse(&scenario("workspace", &["--profile", "ci"], &[("app", "fixture-workspace:")]));
+    reuse(&scenario(
+        "workspace",
+        &["--profile", "ci"],
+        &[("app", "fixture-workspace:")],
+    ));
 }
 
 #[test]
@@ -146,7 +192,11 @@ fn workspace_bin_with_required_features() {
 
 #[test]
 fn workspace_explicit_target() {
-    reuse(&scenario("workspace", &["--target", "x86_64-unknown-linux-gnu"], &[("app", "fixture-workspace:")]));
+    reuse(&scenario(
+        "workspace",
+        &["--target", "x86_64-unknown-linux-gnu"],
+        &[("app", "fixture-workspace:")],
+    ));
 }
 
 #[test]
@@ -168,7 +218,11 @@ fn outside_path_dependency_old_mtimes() {
 
 #[test]
 fn config_target_dir_rustflags_toolchain_no_std() {
-    reuse(&scenario("config", &[], &[("fixture-config", "fixture-config: 42")]));
+    reuse(&scenario(
+        "config",
+        &[],
+        &[("fixture-config", "fixture-config: 42")],
+    ));
 }
 
 #[test]
@@ -189,10 +243,15 @@ fn cook_honours_config_target_dir_and_cleans_it() {
     std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
     prewarm_ok(cook.path(), &["cook", "--quiet"]);
     let out = cook.path().join("build-out/debug");
-    assert!(out.join("deps").is_dir(), "config's build.target-dir was not used");
+    assert!(
+        out.join("deps").is_dir(),
+        "config's build.target-dir was not used"
+    );
     assert!(!cook.path().join("target").exists());
     assert_no_local_artifacts(&out, &["fixture-config", "fixture_config", "config_core"]);
-    assert!(listing(&out.join("deps")).iter().any(|n| n.starts_with("libmemchr-")));
+    assert!(listing(&out.join("deps"))
+        .iter()
+        .any(|n| n.starts_with("libmemchr-")));
 }
 
 #[test]
@@ -208,10 +267,24 @@ fn cook_honours_cargo_target_dir_env() {
         .env("CARGO_TARGET_DIR", target.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let release = target.path().join("release");
-    assert!(listing(&release.join("deps")).iter().any(|n| n.starts_with("libitoa-")));
-    assert_no_local_artifacts(&release, &["fixture-single", "fixture_single", "prewarm-dummy", "prewarm_dummy"]);
+    assert!(listing(&release.join("deps"))
+        .iter()
+        .any(|n| n.starts_with("libitoa-")));
+    assert_no_local_artifacts(
+        &release,
+        &[
+            "fixture-single",
+            "fixture_single",
+            "prewarm-dummy",
+            "prewarm_dummy",
+        ],
+    );
 }
 
 #[test]
@@ -220,20 +293,43 @@ fn cook_removes_every_workspace_artifact_and_dummy() {
     prewarm_ok(&real, &["recipe"]);
     let cook = tempfile::tempdir().unwrap();
     std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
-    prewarm_ok(cook.path(), &["cook", "--quiet", "--all-targets", "--all-features"]);
+    prewarm_ok(
+        cook.path(),
+        &["cook", "--quiet", "--all-targets", "--all-features"],
+    );
     let debug = cook.path().join("target/debug");
     assert_no_local_artifacts(
         &debug,
-        &["ws-app", "ws_app", "ws-core", "ws_core", "ws-macros", "ws_macros", "app", "app-extra", "app_extra", "prewarm-dummy", "prewarm_dummy"],
+        &[
+            "ws-app",
+            "ws_app",
+            "ws-core",
+            "ws_core",
+            "ws-macros",
+            "ws_macros",
+            "app",
+            "app-extra",
+            "app_extra",
+            "prewarm-dummy",
+            "prewarm_dummy",
+        ],
     );
     for dep in ["libitoa-", "libautocfg-", "libunicode_ident-", "libcfg_if-"] {
-        assert!(listing(&debug.join("deps")).iter().any(|n| n.starts_with(dep)), "{dep} missing");
+        assert!(
+            listing(&debug.join("deps"))
+                .iter()
+                .any(|n| n.starts_with(dep)),
+            "{dep} missing"
+        );
     }
     // No dummy source is left to be mistaken for real code; manifests stay for the overlay.
     let leftover: Vec<_> = walkdir::WalkDir::new(cook.path())
         .into_iter()
         .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "rs") && !e.path().starts_with(cook.path().join("target")))
+        .filter(|e| {
+            e.path().extension().is_some_and(|x| x == "rs")
+                && !e.path().starts_with(cook.path().join("target"))
+        })
         .map(|e| e.path().to_path_buf())
         .collect();
     assert!(leftover.is_empty(), "dummy sources left: {leftover:?}");
@@ -253,7 +349,13 @@ fn dummies_compile_under_strict_settings() {
     prewarm_ok(&real, &["recipe"]);
     let cook = tempfile::tempdir().unwrap();
     std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
-    for mode in [&[][..], &["--check"][..], &["--clippy"][..], &["--tests-no-run"][..], &["--doc"][..]] {
+    for mode in [
+        &[][..],
+        &["--check"][..],
+        &["--clippy"][..],
+        &["--tests-no-run"][..],
+        &["--doc"][..],
+    ] {
         let mut args = vec!["cook", "--quiet", "--all-features"];
         args.extend_from_slice(mode);
         let out = Command::new(env!("CARGO_BIN_EXE_prewarm"))
@@ -263,7 +365,11 @@ fn dummies_compile_under_strict_settings() {
             .env("RUSTDOCFLAGS", "-D warnings")
             .output()
             .unwrap();
-        assert!(out.status.success(), "cook {mode:?} under strict flags: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "cook {mode:?} under strict flags: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -280,7 +386,13 @@ fn dummies_build_for_a_no_std_target() {
     // Without a no_std target installed, check the dummies' no_std-ness on the host: a `--lib`
     // build with `-C panic=abort` and the lib alone.
     let flags: Vec<&str> = if has_target {
-        vec!["cook", "--quiet", "--lib", "--target", "thumbv7em-none-eabihf"]
+        vec![
+            "cook",
+            "--quiet",
+            "--lib",
+            "--target",
+            "thumbv7em-none-eabihf",
+        ]
     } else {
         vec!["cook", "--quiet", "--lib"]
     };
@@ -291,19 +403,41 @@ fn dummies_build_for_a_no_std_target() {
 
 fn listing(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn assert_no_local_artifacts(profile_dir: &Path, names: &[&str]) {
-    for sub in ["", "deps", ".fingerprint", "build", "examples", "incremental"] {
+    for sub in [
+        "",
+        "deps",
+        ".fingerprint",
+        "build",
+        "examples",
+        "incremental",
+    ] {
         for entry in listing(&profile_dir.join(sub)) {
             let stem = entry.strip_prefix("lib").unwrap_or(&entry);
             for name in names {
                 let hit = stem == *name
-                    || stem.strip_prefix(name).is_some_and(|r| r.starts_with('-') && r[1..].chars().next().is_some_and(|c| c.is_ascii_hexdigit() || c.is_ascii_alphanumeric()) && !r[1..].contains('-'))
+                    || stem.strip_prefix(name).is_some_and(|r| {
+                        r.starts_with('-')
+                            && r[1..]
+                                .chars()
+                                .next()
+                                .is_some_and(|c| c.is_ascii_hexdigit() || c.is_ascii_alphanumeric())
+                            && !r[1..].contains('-')
+                    })
                     || stem.strip_prefix(name).is_some_and(|r| r.starts_with('.'));
-                assert!(!hit, "local artifact left: {}/{sub}/{entry}", profile_dir.display());
+                assert!(
+                    !hit,
+                    "local artifact left: {}/{sub}/{entry}",
+                    profile_dir.display()
+                );
             }
         }
     }
@@ -331,7 +465,8 @@ fn cook_error(dir: &Path, args: &[&str]) -> String {
 
 fn edit_recipe(dir: &Path, f: impl Fn(&mut serde_json::Value)) {
     let p = dir.join("recipe.json");
-    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
     f(&mut v);
     std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
 }
@@ -343,12 +478,27 @@ fn refuses_a_directory_with_other_files_unless_forced() {
     std::fs::write(dir.join("src/main.rs"), "fn main() { println!(\"mine\"); }").unwrap();
     std::fs::write(dir.join("notes.txt"), "keep me").unwrap();
     let err = cook_error(&dir, &["cook", "--quiet"]);
-    assert!(err.contains("notes.txt") && err.contains("--force"), "{err}");
-    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "keep me");
-    assert!(!dir.join("Cargo.toml").exists(), "nothing may be written when refusing");
+    assert!(
+        err.contains("notes.txt") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(
+        !dir.join("Cargo.toml").exists(),
+        "nothing may be written when refusing"
+    );
     prewarm_ok(&dir, &["cook", "--quiet", "--force"]);
-    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "keep me");
-    assert!(dir.join("src/main.rs").is_file(), "a file at no skeleton path is left alone");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(
+        dir.join("src/main.rs").is_file(),
+        "a file at no skeleton path is left alone"
+    );
 }
 
 #[test]
@@ -364,10 +514,17 @@ fn rejects_tampered_recipe() {
     edit_recipe(&dir, |v| {
         let files = v["files"].as_object_mut().unwrap();
         let m = files.get_mut("Cargo.toml").unwrap();
-        *m = serde_json::Value::String(m.as_str().unwrap().replace("version = \"1\"", "version = \"0.4\""));
+        *m = serde_json::Value::String(
+            m.as_str()
+                .unwrap()
+                .replace("version = \"1\"", "version = \"0.4\""),
+        );
     });
     let err = cook_error(&dir, &["cook"]);
-    assert!(err.contains("recipe.json") && err.contains("modified"), "{err}");
+    assert!(
+        err.contains("recipe.json") && err.contains("modified"),
+        "{err}"
+    );
     assert!(!dir.join("Cargo.toml").exists());
 }
 
@@ -386,7 +543,10 @@ fn rejects_absolute_and_escaping_paths() {
     for bad in ["/etc/cron.d/evil", "../outside.toml", "a/../../b"] {
         let (_c, dir, _g) = cook_dir();
         restamp(&dir, |v| {
-            v["files"].as_object_mut().unwrap().insert(bad.into(), serde_json::Value::String("x".into()));
+            v["files"]
+                .as_object_mut()
+                .unwrap()
+                .insert(bad.into(), serde_json::Value::String("x".into()));
         });
         let err = cook_error(&dir, &["cook"]);
         assert!(err.contains(bad), "{err}");
@@ -402,7 +562,11 @@ fn rejects_unknown_format_and_foreign_recipes() {
     let err = cook_error(&dir, &["cook"]);
     assert!(err.contains("format 99"), "{err}");
 
-    std::fs::write(dir.join("recipe.json"), r#"{"skeleton":{"manifests":[],"config_file":null,"lock_file":null}}"#).unwrap();
+    std::fs::write(
+        dir.join("recipe.json"),
+        r#"{"skeleton":{"manifests":[],"config_file":null,"lock_file":null}}"#,
+    )
+    .unwrap();
     let err = cook_error(&dir, &["cook"]);
     assert!(err.contains("cargo-chef"), "{err}");
 
@@ -411,7 +575,10 @@ fn rejects_unknown_format_and_foreign_recipes() {
     assert!(err.contains("recipe.json"), "{err}");
 
     let err = cook_error(&dir, &["cook", "--recipe", "missing.json"]);
-    assert!(err.contains("missing.json") && err.contains("prewarm recipe"), "{err}");
+    assert!(
+        err.contains("missing.json") && err.contains("prewarm recipe"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -422,7 +589,11 @@ fn never_writes_through_a_symlink() {
     std::os::unix::fs::symlink(outside.path(), dir.join("src")).unwrap();
     let err = cook_error(&dir, &["cook", "--force"]);
     assert!(err.contains("symlink"), "{err}");
-    assert!(listing(outside.path()).is_empty(), "wrote outside the layout: {:?}", listing(outside.path()));
+    assert!(
+        listing(outside.path()).is_empty(),
+        "wrote outside the layout: {:?}",
+        listing(outside.path())
+    );
 }
 
 #[test]
@@ -431,8 +602,14 @@ fn cargo_failure_shows_command_status_and_output() {
     let out = prewarm(&dir, &["cook", "--features", "no-such-feature"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("cargo failed with exit status 101"), "{stderr}");
-    assert!(stderr.contains("--features=no-such-feature"), "command line missing: {stderr}");
+    assert!(
+        stderr.contains("cargo failed with exit status 101"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--features=no-such-feature"),
+        "command line missing: {stderr}"
+    );
     assert!(stderr.contains("no-such-feature"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     // the dummies are gone even after a failure
@@ -444,17 +621,29 @@ fn unknown_package_of_a_dropped_member_is_skipped() {
     let (_g, real) = fixture("workspace");
     let m = real.join("crates/newbie");
     std::fs::create_dir_all(m.join("src")).unwrap();
-    std::fs::write(m.join("Cargo.toml"), "[package]\nname = \"newbie\"\nversion = \"0.1.0\"\nedition = \"2021\"\n").unwrap();
+    std::fs::write(
+        m.join("Cargo.toml"),
+        "[package]\nname = \"newbie\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
     std::fs::write(m.join("src/lib.rs"), "//! New.\n").unwrap();
     prewarm_ok(&real, &["recipe"]);
     let cook = tempfile::tempdir().unwrap();
     std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
     let out = prewarm(cook.path(), &["cook", "-p", "newbie"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("`newbie` is not in the recipe"));
     // and the whole-workspace cook still reuses everything for the real build, newbie included
     let cook2 = tempfile::tempdir().unwrap();
-    std::fs::copy(cook.path().join("recipe.json"), cook2.path().join("recipe.json")).unwrap();
+    std::fs::copy(
+        cook.path().join("recipe.json"),
+        cook2.path().join("recipe.json"),
+    )
+    .unwrap();
     prewarm_ok(cook2.path(), &["cook", "--quiet"]);
     copy_tree(&real, cook2.path());
     let artifacts = cargo_json(cook2.path(), &["build"]);

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::fmt::Write;
 use std::path::Path;
 
 use common::{fixture, prewarm, prewarm_ok};
@@ -18,15 +19,22 @@ const FIXTURES: &[(&str, &str)] = &[
 /// The recipe as a reviewable text: digest, packages and targets, then each file's content.
 fn readable(recipe: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(recipe).unwrap();
-    let mut out = format!("format {} {}\nworkspace: {}\n", v["prewarm"], v["digest"], v["workspace"]);
+    let mut out = format!(
+        "format {} {}\nworkspace: {}\n",
+        v["prewarm"], v["digest"], v["workspace"]
+    );
     for (dir, pkg) in v["packages"].as_object().unwrap() {
-        out.push_str(&format!("package {} at {dir} (member: {})\n", pkg["name"], pkg["member"]));
+        let _ = writeln!(
+            out,
+            "package {} at {dir} (member: {})",
+            pkg["name"], pkg["member"]
+        );
         for t in pkg["targets"].as_array().unwrap() {
-            out.push_str(&format!("  {} {} -> {}\n", t["kind"], t["name"], t["path"]));
+            let _ = writeln!(out, "  {} {} -> {}", t["kind"], t["name"], t["path"]);
         }
     }
     for (path, content) in v["files"].as_object().unwrap() {
-        out.push_str(&format!("\n===== {path} =====\n{}", content.as_str().unwrap()));
+        let _ = write!(out, "\n===== {path} =====\n{}", content.as_str().unwrap());
     }
     out
 }
@@ -50,12 +58,18 @@ fn identical_in_any_directory_and_digest_matches() {
         // Two copies at different depths and names, computed by two separate processes.
         let (_a, root_a) = fixture(name);
         let other = tempfile::tempdir().unwrap();
-        let root_b = other.path().join("some/deeper/place").join(format!("{name}-copy"));
+        let root_b = other
+            .path()
+            .join("some/deeper/place")
+            .join(format!("{name}-copy"));
         common::copy_tree(&common::fixture_src(name), &root_b);
         let a = recipe_of(&root_a.join(sub));
         let b = recipe_of(&root_b.join(sub));
         assert_eq!(a, b, "recipe of {name} depends on where the workspace is");
-        assert!(!a.contains(&*root_a.to_string_lossy()), "absolute path leaked into the recipe");
+        assert!(
+            !a.contains(&*root_a.to_string_lossy()),
+            "absolute path leaked into the recipe"
+        );
         let value: serde_json::Value = serde_json::from_str(&a).unwrap();
         let digest = prewarm_ok(&root_b.join(sub), &["recipe", "--digest"]);
         assert_eq!(digest.trim(), value["digest"].as_str().unwrap());
@@ -97,7 +111,10 @@ fn replace(path: &Path, from: &str, to: &str) {
 #[test]
 fn stable_after_source_edit() {
     assert_stable("single", ".", "a source edit", |r| {
-        append(&r.join("src/lib.rs"), "\n/// Added by a test.\npub fn added() -> u8 { 7 }\n");
+        append(
+            &r.join("src/lib.rs"),
+            "\n/// Added by a test.\npub fn added() -> u8 { 7 }\n",
+        );
     });
     assert_stable("workspace", ".", "a source edit", |r| {
         append(&r.join("crates/app/src/main.rs"), "\n// edited\n");
@@ -108,20 +125,52 @@ fn stable_after_source_edit() {
 #[test]
 fn stable_after_version_bump() {
     assert_stable("single", ".", "a version bump", |r| {
-        replace(&r.join("Cargo.toml"), "version = \"0.2.0\"", "version = \"0.3.1\"");
-        replace(&r.join("Cargo.lock"), "name = \"fixture-single\"\nversion = \"0.2.0\"", "name = \"fixture-single\"\nversion = \"0.3.1\"");
+        replace(
+            &r.join("Cargo.toml"),
+            "version = \"0.2.0\"",
+            "version = \"0.3.1\"",
+        );
+        replace(
+            &r.join("Cargo.lock"),
+            "name = \"fixture-single\"\nversion = \"0.2.0\"",
+            "name = \"fixture-single\"\nversion = \"0.3.1\"",
+        );
     });
     assert_stable("workspace", ".", "a workspace version bump", |r| {
-        replace(&r.join("Cargo.toml"), "version = \"0.3.0\"\nedition", "version = \"0.4.0\"\nedition");
+        replace(
+            &r.join("Cargo.toml"),
+            "version = \"0.3.0\"\nedition",
+            "version = \"0.4.0\"\nedition",
+        );
         for pkg in ["ws-app", "ws-core", "ws-macros"] {
-            replace(&r.join("Cargo.lock"), &format!("name = \"{pkg}\"\nversion = \"0.3.0\""), &format!("name = \"{pkg}\"\nversion = \"0.4.0\""));
+            replace(
+                &r.join("Cargo.lock"),
+                &format!("name = \"{pkg}\"\nversion = \"0.3.0\""),
+                &format!("name = \"{pkg}\"\nversion = \"0.4.0\""),
+            );
         }
-        replace(&r.join("Cargo.toml"), "path = \"crates/core\", version = \"0.3.0\"", "path = \"crates/core\", version = \"0.4.0\"");
+        replace(
+            &r.join("Cargo.toml"),
+            "path = \"crates/core\", version = \"0.3.0\"",
+            "path = \"crates/core\", version = \"0.4.0\"",
+        );
     });
     assert_stable("outside", "ws", "a path dependency's version bump", |r| {
-        replace(&r.join("shared/util/Cargo.toml"), "version = \"0.4.0\"", "version = \"0.4.1\"");
-        replace(&r.join("ws/Cargo.toml"), "version = \"0.4.0\"", "version = \"0.4.1\"");
-        replace(&r.join("ws/Cargo.lock"), "name = \"outside-util\"\nversion = \"0.4.0\"", "name = \"outside-util\"\nversion = \"0.4.1\"");
+        replace(
+            &r.join("shared/util/Cargo.toml"),
+            "version = \"0.4.0\"",
+            "version = \"0.4.1\"",
+        );
+        replace(
+            &r.join("ws/Cargo.toml"),
+            "version = \"0.4.0\"",
+            "version = \"0.4.1\"",
+        );
+        replace(
+            &r.join("ws/Cargo.lock"),
+            "name = \"outside-util\"\nversion = \"0.4.0\"",
+            "name = \"outside-util\"\nversion = \"0.4.1\"",
+        );
     });
 }
 
@@ -129,22 +178,41 @@ fn stable_after_version_bump() {
 fn stable_after_metadata_edit() {
     assert_stable("single", ".", "metadata edits", |r| {
         let m = r.join("Cargo.toml");
-        replace(&m, "homepage = \"https://example.invalid/prewarm/fixtures/single\"", "homepage = \"https://example.invalid/elsewhere\"");
-        replace(&m, "keywords = [", "readme = \"README.md\"\ncategories = [\"development-tools\"]\nkeywords = [\"new\", ");
+        replace(
+            &m,
+            "homepage = \"https://example.invalid/prewarm/fixtures/single\"",
+            "homepage = \"https://example.invalid/elsewhere\"",
+        );
+        replace(
+            &m,
+            "keywords = [",
+            "readme = \"README.md\"\ncategories = [\"development-tools\"]\nkeywords = [\"new\", ",
+        );
         append(&m, "\n[package.metadata.docs.rs]\nall-features = true\n\n[badges]\nmaintenance = { status = \"actively-developed\" }\n");
         replace(&m, "missing_docs = \"deny\"", "missing_docs = \"warn\"");
     });
     assert_stable("workspace", ".", "metadata edits", |r| {
-        replace(&r.join("Cargo.toml"), "description = \"Virtual workspace fixture for prewarm\"", "description = \"Edited\"\nrepository = \"https://example.invalid/x\"");
+        replace(
+            &r.join("Cargo.toml"),
+            "description = \"Virtual workspace fixture for prewarm\"",
+            "description = \"Edited\"\nrepository = \"https://example.invalid/x\"",
+        );
         replace(&r.join("crates/app/Cargo.toml"), "description = \"Binaries of the workspace fixture\"", "description = \"Edited description\"\ndocumentation = \"https://example.invalid/docs\"");
-        append(&r.join("crates/core/Cargo.toml"), "\n# a comment\n[lints.clippy]\npedantic = \"warn\"\n");
+        append(
+            &r.join("crates/core/Cargo.toml"),
+            "\n# a comment\n[lints.clippy]\npedantic = \"warn\"\n",
+        );
     });
 }
 
 #[test]
 fn stable_after_new_example() {
     assert_stable("single", ".", "a new example", |r| {
-        std::fs::write(r.join("examples/another.rs"), "fn main() { println!(\"another\"); }\n").unwrap();
+        std::fs::write(
+            r.join("examples/another.rs"),
+            "fn main() { println!(\"another\"); }\n",
+        )
+        .unwrap();
     });
     assert_stable("workspace", ".", "a new example", |r| {
         std::fs::write(r.join("crates/app/examples/more.rs"), "fn main() {}\n").unwrap();
@@ -157,7 +225,11 @@ fn stable_after_new_integration_test() {
         std::fs::write(r.join("tests/more.rs"), "#[test]\nfn more() {}\n").unwrap();
     });
     assert_stable("workspace", ".", "a new integration test", |r| {
-        std::fs::write(r.join("crates/app/tests/more.rs"), "#[test]\nfn more() {}\n").unwrap();
+        std::fs::write(
+            r.join("crates/app/tests/more.rs"),
+            "#[test]\nfn more() {}\n",
+        )
+        .unwrap();
     });
 }
 
@@ -178,8 +250,14 @@ fn stable_after_new_dependency_free_member() {
             .current_dir(r)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert!(std::fs::read_to_string(r.join("Cargo.lock")).unwrap().contains("name = \"newbie\""));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(std::fs::read_to_string(r.join("Cargo.lock"))
+            .unwrap()
+            .contains("name = \"newbie\""));
     });
 }
 
@@ -188,11 +266,22 @@ fn changes_when_dependencies_change() {
     // The other side of stability: edits that do change the dependency build change the recipe.
     let (_tmp, root) = fixture("workspace");
     let before = recipe_of(&root);
-    replace(&root.join("crates/app/Cargo.toml"), "extra = [\"dep:cfg-if\"]", "extra = [\"dep:cfg-if\"]\nmore = []");
+    replace(
+        &root.join("crates/app/Cargo.toml"),
+        "extra = [\"dep:cfg-if\"]",
+        "extra = [\"dep:cfg-if\"]\nmore = []",
+    );
     let with_feature = recipe_of(&root);
     assert_ne!(before, with_feature, "a new feature must change the recipe");
-    append(&root.join("Cargo.toml"), "\n[profile.release]\nlto = true\n");
-    assert_ne!(with_feature, recipe_of(&root), "a profile edit must change the recipe");
+    append(
+        &root.join("Cargo.toml"),
+        "\n[profile.release]\nlto = true\n",
+    );
+    assert_ne!(
+        with_feature,
+        recipe_of(&root),
+        "a profile edit must change the recipe"
+    );
 }
 
 // ---- bad input -------------------------------------------------------------------------
@@ -201,11 +290,19 @@ fn changes_when_dependencies_change() {
 fn recipe_error(dir: &Path) -> String {
     let out = prewarm(dir, &["recipe", "--output", "-"]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "expected exit 1, got {:?}: {stderr}", out.status);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit 1, got {:?}: {stderr}",
+        out.status
+    );
     assert!(out.stdout.is_empty(), "no recipe may be written on error");
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(stderr.contains("(hint: "), "no hint in: {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
     stderr
 }
 
@@ -214,7 +311,10 @@ fn broken_manifest() {
     let (_tmp, root) = fixture("single");
     append(&root.join("Cargo.toml"), "\n[dependencies\nbroken = \n");
     let err = recipe_error(&root);
-    assert!(err.contains(&format!("`{}", root.join("Cargo.toml").display())), "{err}");
+    assert!(
+        err.contains(&format!("`{}", root.join("Cargo.toml").display())),
+        "{err}"
+    );
     assert!(err.contains("  | "), "cargo's own message missing: {err}");
 }
 
@@ -223,9 +323,15 @@ fn missing_lockfile() {
     let (_tmp, root) = fixture("workspace");
     std::fs::remove_file(root.join("Cargo.lock")).unwrap();
     let err = recipe_error(&root);
-    assert!(err.contains(&format!("`{}`", root.join("Cargo.lock").display())), "{err}");
+    assert!(
+        err.contains(&format!("`{}`", root.join("Cargo.lock").display())),
+        "{err}"
+    );
     assert!(err.contains("cargo generate-lockfile"), "{err}");
-    assert!(!root.join("Cargo.lock").exists(), "prewarm must not create the lockfile");
+    assert!(
+        !root.join("Cargo.lock").exists(),
+        "prewarm must not create the lockfile"
+    );
 }
 
 #[test]
@@ -243,11 +349,21 @@ fn workspace_rejected_by_cargo() {
     // Two members with the same package name: cargo refuses the workspace.
     let dup = root.join("crates/dup");
     std::fs::create_dir_all(dup.join("src")).unwrap();
-    std::fs::write(dup.join("Cargo.toml"), "[package]\nname = \"ws-core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n").unwrap();
+    std::fs::write(
+        dup.join("Cargo.toml"),
+        "[package]\nname = \"ws-core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
     std::fs::write(dup.join("src/lib.rs"), "").unwrap();
     let err = recipe_error(&root);
-    assert!(err.contains(&format!("`{}", root.join("Cargo.toml").display())), "{err}");
-    assert!(err.contains("ws-core"), "cargo's message should name the duplicate: {err}");
+    assert!(
+        err.contains(&format!("`{}", root.join("Cargo.toml").display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("ws-core"),
+        "cargo's message should name the duplicate: {err}"
+    );
 }
 
 #[test]
@@ -265,8 +381,15 @@ fn secrets_never_enter_a_recipe() {
         &root.join(".cargo/config.toml"),
         "\n[registry]\ntoken = \"cio-SECRET-1\"\n\n[registries.private]\nindex = \"sparse+https://example.invalid/index/\"\ntoken = \"SECRET-2\"\ncredential-provider = \"cargo:token\"\n",
     );
-    std::fs::write(root.join(".cargo/credentials.toml"), "[registry]\ntoken = \"SECRET-3\"\n").unwrap();
+    std::fs::write(
+        root.join(".cargo/credentials.toml"),
+        "[registry]\ntoken = \"SECRET-3\"\n",
+    )
+    .unwrap();
     let recipe = recipe_of(&root);
     assert!(!recipe.contains("SECRET"), "a token leaked into the recipe");
-    assert!(recipe.contains("sparse+https://example.invalid/index/"), "the registry itself is kept");
+    assert!(
+        recipe.contains("sparse+https://example.invalid/index/"),
+        "the registry itself is kept"
+    );
 }

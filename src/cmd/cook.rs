@@ -44,7 +44,9 @@ pub struct CookArgs {
 /// Runs `prewarm cook`.
 pub fn run(args: &CookArgs) -> Result<()> {
     let text = crate::fs::read_to_string(&args.recipe).map_err(|e| {
-        e.with_hint("write one with `prewarm recipe` (in a Docker planner stage) and pass it with --recipe")
+        e.with_hint(
+            "write one with `prewarm recipe` (in a Docker planner stage) and pass it with --recipe",
+        )
     })?;
     let recipe = Recipe::from_json(&text, &args.recipe)?;
     let opts = crate::cook::Options {
