@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, container-builder tests included, on a fresh machine or a used one:
+#   1. installs the container builders and makes the local base images (idempotent),
+#   2. starts dockerd (BuildKit) for the tests that build with Docker,
+#   3. checks formatting and lints, then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "container builders and base images (scripts/engines.sh setup)"
+scripts/engines.sh setup
+step "dockerd with BuildKit (scripts/engines.sh dockerd)"
+scripts/engines.sh dockerd
+eval "$(scripts/engines.sh env)"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy -D warnings"
+cargo clippy --locked --all-targets -- -D warnings
+
+step "cargo test (unit, recipe/cook end-to-end, verify, images, containers)"
+# CI=true makes insta fail on a snapshot mismatch instead of writing a new one.
+export CI="${CI:-true}"
+cargo test --locked --no-fail-fast -- --test-threads "${PREWARM_TEST_THREADS:-2}"
