@@ -21,6 +21,10 @@ pub enum Command {
     Recipe(cmd::recipe::RecipeArgs),
     /// Build a recipe's dependencies only (Docker cook stage).
     Cook(cmd::cook::CookArgs),
+    /// Prove that the real build reuses the cooked dependencies, and say why any rebuilt.
+    Verify(cmd::verify::VerifyArgs),
+    /// Compare a planned build with the cook's recorded settings, without compiling.
+    Check(cmd::check::CheckArgs),
 }
 
 /// Runs the parsed command line.
@@ -28,5 +32,7 @@ pub fn run(cli: &Cli) -> crate::Result<()> {
     match &cli.command {
         Command::Recipe(args) => cmd::recipe::run(args),
         Command::Cook(args) => cmd::cook::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Check(args) => cmd::check::run(args),
     }
 }

@@ -230,3 +230,91 @@ impl BuildFlags {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        flags: BuildFlags,
+        #[command(flatten)]
+        mode: ModeFlags,
+    }
+
+    #[test]
+    fn every_flag_reaches_cargo() {
+        let cli = Cli::parse_from([
+            "x",
+            "--release",
+            "-F",
+            "a,b",
+            "--features",
+            "c",
+            "--all-features",
+            "--no-default-features",
+            "--target",
+            "t1",
+            "--target",
+            "t2",
+            "-p",
+            "p1",
+            "--workspace",
+            "--exclude",
+            "e",
+            "--bin",
+            "b",
+            "--bins",
+            "--lib",
+            "--example",
+            "ex",
+            "--examples",
+            "--test",
+            "te",
+            "--tests",
+            "--bench",
+            "be",
+            "--benches",
+            "--all-targets",
+            "--locked",
+            "--frozen",
+            "--offline",
+            "-j",
+            "3",
+            "--target-dir",
+            "out",
+            "-Z",
+            "unstable-options",
+            "--clippy",
+        ]);
+        assert_eq!(cli.mode.mode(), Mode::Clippy);
+        assert_eq!(
+            cli.flags.to_args().join(" "),
+            "--release --all-features --no-default-features --workspace --bins --lib --examples \
+             --tests --benches --all-targets --locked --frozen --offline --features=a,b --features=c \
+             --target=t1 --target=t2 --package=p1 --exclude=e --bin=b --example=ex --test=te \
+             --bench=be --jobs=3 --target-dir=out -Z unstable-options"
+        );
+    }
+
+    #[test]
+    fn modes_and_profile_dirs() {
+        let cli = Cli::parse_from(["x", "--profile", "ci", "--tests-no-run"]);
+        assert_eq!(cli.mode.mode().subcommand(), ["test", "--no-run"]);
+        assert_eq!(cli.flags.profile_dir(), "ci");
+        assert_eq!(
+            Cli::parse_from(["x", "--release"]).flags.profile_dir(),
+            "release"
+        );
+        assert_eq!(Cli::parse_from(["x", "--doc"]).mode.mode(), Mode::Doc);
+        assert_eq!(Cli::parse_from(["x"]).flags.profile_dir(), "debug");
+        assert!(
+            Cli::try_parse_from(["x", "--check", "--doc"]).is_err(),
+            "modes exclude each other"
+        );
+        assert!(Cli::try_parse_from(["x", "--release", "--profile", "p"]).is_err());
+    }
+}

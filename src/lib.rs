@@ -20,8 +20,11 @@ pub mod messages;
 pub mod metadata;
 pub mod plan;
 pub mod process;
+pub mod reasons;
 pub mod recipe;
+pub mod record;
 pub mod skeleton;
+pub mod verify;
 
 pub use cli::{run, Cli};
 pub use error::{Error, ErrorKind, Result};

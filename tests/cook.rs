@@ -288,6 +288,42 @@ fn cook_honours_cargo_target_dir_env() {
 }
 
 #[test]
+fn cook_cleans_the_build_target_set_by_environment() {
+    let (_g, real) = fixture("workspace");
+    prewarm_ok(&real, &["recipe"]);
+    let cook = tempfile::tempdir().unwrap();
+    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_prewarm"))
+        .args([
+            "cook",
+            "--quiet",
+            "--workspace",
+            "--exclude",
+            "ws-app",
+            "--exclude",
+            "ws-macros",
+        ])
+        .current_dir(cook.path())
+        .env("CARGO_BUILD_TARGET", "x86_64-unknown-linux-gnu")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let debug = cook.path().join("target/x86_64-unknown-linux-gnu/debug");
+    assert!(listing(&debug.join("deps"))
+        .iter()
+        .any(|n| n.starts_with("libitoa-")));
+    assert_no_local_artifacts(&debug, &["ws-app", "ws_app", "ws-core", "ws_core", "app"]);
+    // --exclude reached cargo: the excluded proc-macro's own dependency was not built
+    assert!(!listing(&cook.path().join("target/debug/deps"))
+        .iter()
+        .any(|n| n.starts_with("libunicode_ident-")));
+}
+
+#[test]
 fn cook_removes_every_workspace_artifact_and_dummy() {
     let (_g, real) = fixture("workspace");
     prewarm_ok(&real, &["recipe"]);
