@@ -54,17 +54,21 @@ pub fn remove_local(roots: &[PathBuf], names: &LocalNames) -> Result<usize> {
     Ok(removed)
 }
 
-/// Directories holding a `.fingerprint` directory, up to three levels below `root`
-/// (`debug`, `<triple>/release`, ...).
+/// Profile directories up to three levels below `root` (`debug`, `<triple>/release`, ...):
+/// those holding a `.fingerprint` directory (intermediate artifacts) or a `.cargo-lock` (the
+/// final, uplifted ones, which live apart when `build.build-dir` is set).
 fn profile_dirs(root: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(root)
+    let mut dirs: Vec<PathBuf> = walkdir::WalkDir::new(root)
         .follow_links(false)
         .max_depth(3)
         .into_iter()
         .filter_map(std::result::Result::ok)
-        .filter(|e| e.file_type().is_dir() && e.file_name() == ".fingerprint")
+        .filter(|e| e.file_name() == ".fingerprint" || e.file_name() == ".cargo-lock")
         .filter_map(|e| e.path().parent().map(Path::to_path_buf))
-        .collect()
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
 }
 
 fn doc_dirs(root: &Path) -> Vec<PathBuf> {

@@ -132,14 +132,18 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
 fn select(recipe: &mut Recipe, flags: &mut BuildFlags, quiet: bool) -> Result<bool> {
     let mut build = true;
     let wanted_packages = flags.package.len();
-    flags.package.retain(|spec| {
-        let name = spec.split(['@', ':']).next().unwrap_or(spec);
-        let known = recipe.package_named(name).is_some();
-        if !known && !quiet {
-            eprintln!("prewarm: package `{name}` is not in the recipe (a member without dependencies is left out); nothing of it to cook");
-        }
-        known
-    });
+    // Local versions are masked in the skeleton, so a `name@version` spec becomes `name`.
+    flags.package = std::mem::take(&mut flags.package)
+        .into_iter()
+        .filter_map(|spec| {
+            let name = spec.split(['@', ':']).next().unwrap_or(&spec).to_string();
+            let known = recipe.package_named(&name).is_some();
+            if !known && !quiet {
+                eprintln!("prewarm: package `{name}` is not in the recipe (a member without dependencies is left out); nothing of it to cook");
+            }
+            known.then_some(name)
+        })
+        .collect();
     if wanted_packages > 0 && flags.package.is_empty() {
         build = false;
     }

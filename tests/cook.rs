@@ -178,7 +178,8 @@ fn workspace_custom_profile() {
 
 #[test]
 fn workspace_package() {
-    reuse(&scenario("workspace", &["-p", "ws-core"], &[]));
+    // a versioned spec names the real version; the skeleton has it masked
+    reuse(&scenario("workspace", &["-p", "ws-core@0.3.0"], &[]));
 }
 
 #[test]
@@ -321,6 +322,38 @@ fn cook_cleans_the_build_target_set_by_environment() {
     assert!(!listing(&cook.path().join("target/debug/deps"))
         .iter()
         .any(|n| n.starts_with("libunicode_ident-")));
+}
+
+#[test]
+fn cook_cleans_a_separate_build_dir_and_the_target_dir() {
+    let (_g, real) = fixture("single");
+    prewarm_ok(&real, &["recipe"]);
+    let cook = tempfile::tempdir().unwrap();
+    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_prewarm"))
+        .args(["cook", "--quiet"])
+        .current_dir(cook.path())
+        .env("CARGO_BUILD_BUILD_DIR", cook.path().join("build-dir"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names = [
+        "fixture-single",
+        "fixture_single",
+        "prewarm-dummy",
+        "prewarm_dummy",
+    ];
+    let intermediate = cook.path().join("build-dir/debug");
+    assert!(listing(&intermediate.join("deps"))
+        .iter()
+        .any(|n| n.starts_with("libitoa-")));
+    assert_no_local_artifacts(&intermediate, &names);
+    // the uplifted dummy binary and lib in target/debug are gone too
+    assert_no_local_artifacts(&cook.path().join("target/debug"), &names);
 }
 
 #[test]

@@ -1,0 +1,40 @@
+# Everyday commands for prewarm. `just --list` shows them all.
+
+# Runs the main job on the example service (recipe, cook, verify, container image).
+demo:
+    scripts/demo.sh
+
+# The whole test suite, container builders included (installs what it needs).
+test:
+    scripts/test.sh
+
+# Unit, recipe and cook tests only: no container builders needed.
+test-fast:
+    cargo test --locked --lib --test recipe --test cook
+
+# Formatting and lints, as CI runs them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --locked --all-targets -- -D warnings
+
+# End-to-end reuse scenarios (cargo really runs on every fixture).
+e2e:
+    cargo test --locked --test cook --test verify
+
+# Regenerates the checked-in Dockerfiles (images/, examples/) from the current code.
+images:
+    PREWARM_BLESS=1 cargo test --locked --test image --test builder -- checked_in
+
+# Sets up buildah, dockerd and the local base images.
+engines:
+    scripts/engines.sh setup
+    scripts/engines.sh dockerd
+
+# The README's figures: recipe and cook overheads, then the container rebuild times.
+bench:
+    cargo bench --locked --bench figures
+    scripts/bench-image.sh
+
+# Accepts reviewed snapshot changes (needs cargo-insta).
+review:
+    cargo insta review
