@@ -21,6 +21,11 @@ pub enum Command {
     Recipe(cmd::recipe::RecipeArgs),
     /// Build a recipe's dependencies only (Docker cook stage).
     Cook(cmd::cook::CookArgs),
+    /// Count the external units of a project that a builder image already holds.
+    BuilderReport(cmd::builder_report::BuilderReportArgs),
+    /// Write CI workflows that build the images with a layered cache, and clean the cache.
+    #[command(subcommand)]
+    Ci(cmd::ci::CiCommand),
     /// Prove that the real build reuses the cooked dependencies, and say why any rebuilt.
     Verify(cmd::verify::VerifyArgs),
     /// Compare a planned build with the cook's recorded settings, without compiling.
@@ -32,6 +37,8 @@ pub fn run(cli: &Cli) -> crate::Result<()> {
     match &cli.command {
         Command::Recipe(args) => cmd::recipe::run(args),
         Command::Cook(args) => cmd::cook::run(args),
+        Command::BuilderReport(args) => cmd::builder_report::run(args),
+        Command::Ci(command) => cmd::ci::run(command),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Check(args) => cmd::check::run(args),
     }

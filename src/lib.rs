@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod artifacts;
+pub mod builder;
+pub mod ci;
 pub mod cli;
 pub mod cmd;
 pub mod config;

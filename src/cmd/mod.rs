@@ -1,6 +1,9 @@
 //! The verbs of the command line, one file each, each with its `Args` and `run`.
 
+pub mod builder_report;
+pub mod ci;
 pub mod check;
 pub mod cook;
+pub mod image_builder;
 pub mod recipe;
 pub mod verify;

@@ -1,0 +1,188 @@
+//! `prewarm builder-report`: how many of a project's external units a builder image holds.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use clap::{Args, ValueEnum};
+
+use crate::builder::Reuse;
+use crate::error::{Error, ErrorKind, Result};
+use crate::flags::BuildFlags;
+
+/// Build a project in a container of a builder image (one written by `prewarm image --builder`)
+/// and count how many of its external units (crates.io and git dependencies) the image already
+/// held. The project is copied into the container (without `target/` and `.git`); nothing is
+/// written to it, and the container is removed afterwards.
+///
+/// It is a real build, so the count is exact: a unit is reused only when its version, features,
+/// profile, flags and dependencies all match the prewarmed one. Pass the cargo flags of your
+/// real build.
+///
+/// Example:
+///
+///     prewarm builder-report --image ghcr.io/acme/rust-builder:main --release --locked
+#[derive(Debug, Args)]
+pub struct BuilderReportArgs {
+    /// The builder image (built from `prewarm image --builder`).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// Path to Cargo.toml (of the workspace or any member).
+    #[arg(long, value_name = "PATH", default_value = "Cargo.toml")]
+    pub manifest_path: PathBuf,
+    /// The container engine that runs the build.
+    #[arg(long, value_enum, default_value_t, value_name = "ENGINE")]
+    pub engine: Engine,
+    /// Fail (exit code 10) when fewer than this share of the external units is reused, in
+    /// percent.
+    #[arg(long, value_name = "PERCENT")]
+    pub min_reused: Option<u8>,
+    /// The cargo flags of the real build.
+    #[command(flatten)]
+    pub flags: BuildFlags,
+}
+
+/// A container engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// buildah (chroot isolation; the image must be in buildah's local storage).
+    #[default]
+    Buildah,
+    /// docker (the image must be known to the daemon).
+    Docker,
+}
+
+/// Where the project is mounted (read-only) and where it is copied to inside the container.
+const MOUNT: &str = "/prewarm-src";
+const COPY: &str = "/tmp/prewarm-project";
+
+/// The shell script that copies the project and builds it with `cargo_args`.
+///
+/// With chroot isolation (buildah here) a container shares the host's network, so an sccache
+/// server left by one container would answer the next one's compiler calls from a file system
+/// that is gone: the build gets a port of its own and stops its server when done.
+fn script(cargo_args: &[String]) -> String {
+    let mut cargo = String::from("cargo build --message-format=json-render-diagnostics");
+    for a in cargo_args {
+        cargo.push(' ');
+        cargo.push_str(&shell_quote(a));
+    }
+    let port = 20_000 + std::process::id() % 20_000;
+    format!(
+        "set -e; export SCCACHE_SERVER_PORT={port}; mkdir -p {COPY}; \
+         tar -C {MOUNT} --exclude=./target --exclude=./.git -cf - . | tar -C {COPY} -xpf -; cd {COPY}; \
+         set +e; {cargo}; rc=$?; \
+         if command -v sccache >/dev/null; then sccache --stop-server >/dev/null 2>&1; fi; exit $rc"
+    )
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+fn display(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&shell_quote(&a.to_string_lossy()));
+    }
+    s
+}
+
+/// Runs `cmd`, returning its stdout; stderr goes to ours.
+fn run_engine(cmd: &mut Command, on_line: &mut dyn FnMut(&str)) -> Result<()> {
+    let shown = display(cmd);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| {
+            Error::new(ErrorKind::Tool, format!("failed to run `{shown}`: {e}"))
+                .with_hint("install the engine (on these machines: scripts/engines.sh setup), or pick another with --engine")
+        })?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| Error::io("read the output of", Path::new(&shown), &e))?;
+        on_line(&line);
+    }
+    let status = child.wait().map_err(|e| Error::io("wait for", Path::new(&shown), &e))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::Tool, format!("`{shown}` failed with {status}")))
+    }
+}
+
+fn output(cmd: &mut Command) -> Result<String> {
+    let shown = display(cmd);
+    let out = cmd.stdin(Stdio::null()).output().map_err(|e| {
+        Error::new(ErrorKind::Tool, format!("failed to run `{shown}`: {e}"))
+            .with_hint("install the engine (on these machines: scripts/engines.sh setup), or pick another with --engine")
+    })?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(Error::new(ErrorKind::Tool, format!("`{shown}` failed with {}", out.status))
+            .with_detail(String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// Builds the workspace at `root` in a container of `image` with `cargo_args` and counts the
+/// reused external units.
+pub fn measure(engine: Engine, image: &str, root: &Path, cargo_args: &[String]) -> Result<Reuse> {
+    let script = script(cargo_args);
+    let volume = format!("{}:{MOUNT}:ro", root.display());
+    let mut reuse = Reuse::default();
+    let mut on_line = |line: &str| {
+        if let Some(a) = crate::messages::parse_artifact(line) {
+            reuse.add(&a);
+        }
+    };
+    match engine {
+        Engine::Buildah => {
+            let container = output(Command::new("buildah").args(["from", "--pull=never", "-q", image]))
+                .map_err(|e| e.with_hint(format!("is `{image}` in buildah's storage (`buildah images`)? Build it with `buildah build -t {image} ...`")))?;
+            let result = run_engine(
+                Command::new("buildah").args(["run", "--isolation", "chroot", "-v", &volume, &container, "--", "sh", "-c", &script]),
+                &mut on_line,
+            );
+            let _ = Command::new("buildah").args(["rm", &container]).stdout(Stdio::null()).status();
+            result?;
+        }
+        Engine::Docker => {
+            run_engine(
+                Command::new("docker").args(["run", "--rm", "-v", &volume, image, "sh", "-c", &script]),
+                &mut on_line,
+            )?;
+        }
+    }
+    Ok(reuse)
+}
+
+/// Runs `prewarm builder-report`.
+pub fn run(args: &BuilderReportArgs) -> Result<()> {
+    let manifest = if args.manifest_path.is_dir() {
+        args.manifest_path.join("Cargo.toml")
+    } else {
+        args.manifest_path.clone()
+    };
+    let ws = crate::metadata::workspace(&crate::fs::canonicalize(&manifest)?)?;
+    let root = crate::fs::canonicalize(&ws.root)?;
+    let reuse = measure(args.engine, &args.image, &root, &args.flags.to_args())?;
+    println!("{}", reuse.summary(&args.image));
+    if let Some(min) = args.min_reused {
+        if reuse.percent() < u32::from(min) {
+            return Err(Error::new(
+                ErrorKind::ReuseShort,
+                format!("the image holds {}% of the external units, less than --min-reused {min}", reuse.percent()),
+            )
+            .with_hint("rebuild the builder image (newer versions), or add the project's crates and features with --crates or --lockfile"));
+        }
+    }
+    Ok(())
+}

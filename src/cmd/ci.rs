@@ -1,0 +1,113 @@
+//! `prewarm ci`: write CI configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::ci::{self, GithubOptions};
+use crate::error::{Error, Result};
+
+/// The CI systems prewarm writes configuration for.
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Write GitHub Actions workflows: images.yml builds the rust-builder image and the
+    /// project's image with buildx, caching layers in GitHub Actions (a scope per branch plus a
+    /// shared fallback scope written by the default branch) and in the registry (`:cache`,
+    /// mode=max); cache-cleanup.yml deletes caches unused for a number of days, weekly or on
+    /// demand.
+    ///
+    /// Example:
+    ///
+    ///     prewarm ci github --retention-days 14
+    Github(GithubArgs),
+}
+
+/// Options of `prewarm ci github`.
+#[derive(Debug, Args)]
+pub struct GithubArgs {
+    /// Where the workflow files go.
+    #[arg(long, value_name = "DIR", default_value = ".github/workflows")]
+    pub output_dir: PathBuf,
+    /// The image name in the registry, without tag; the builder image is `<NAME>/rust-builder`
+    /// [default: the repository's owner/name].
+    #[arg(long, value_name = "NAME")]
+    pub image: Option<String>,
+    /// The registry images and the registry cache are pushed to (logged in with the workflow's
+    /// GITHUB_TOKEN).
+    #[arg(long, value_name = "HOST", default_value = "ghcr.io")]
+    pub registry: String,
+    /// Days an unused cache entry or untagged image version is kept by the clean-up.
+    #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=400))]
+    pub retention_days: u32,
+    /// When the clean-up runs, as a cron expression (UTC).
+    #[arg(long, value_name = "CRON", default_value = "0 2 * * 0")]
+    pub cron: String,
+    /// The builder image's Dockerfile, relative to the repository root.
+    #[arg(long, value_name = "PATH", default_value = crate::builder::CHECKED_IN_PATH)]
+    pub builder_dockerfile: String,
+    /// The project image's Dockerfile, relative to the repository root.
+    #[arg(long, value_name = "PATH", default_value = "Dockerfile")]
+    pub dockerfile: String,
+    /// Build only the builder image.
+    #[arg(long)]
+    pub no_project: bool,
+    /// The build context, relative to the repository root.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub context: String,
+}
+
+impl GithubArgs {
+    /// The workflows' options.
+    pub fn options(&self) -> Result<GithubOptions> {
+        let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+        for (name, value) in [
+            ("--registry", self.registry.as_str()),
+            ("--builder-dockerfile", &self.builder_dockerfile),
+            ("--dockerfile", &self.dockerfile),
+            ("--context", &self.context),
+        ]
+        .into_iter()
+        .chain(self.image.as_deref().map(|i| ("--image", i)))
+        {
+            if !plain(value) {
+                return Err(Error::input(format!("`{name} {value}` is not a plain name or path"))
+                    .with_hint("use letters, digits and - _ . / only"));
+            }
+        }
+        if self.image.as_deref().is_some_and(|i| i.chars().any(|c| c.is_ascii_uppercase())) {
+            return Err(Error::input("--image must be lower case: registries refuse upper-case names"));
+        }
+        let fields = self.cron.split_whitespace().count();
+        if fields != 5 || !self.cron.chars().all(|c| c.is_ascii_alphanumeric() || " *,-/".contains(c)) {
+            return Err(Error::input(format!("`--cron {}` is not a five-field cron expression", self.cron))
+                .with_hint("e.g. '0 2 * * 0' (Sundays, 02:00 UTC)"));
+        }
+        Ok(GithubOptions {
+            registry: self.registry.clone(),
+            image: self.image.clone(),
+            builder_dockerfile: self.builder_dockerfile.clone(),
+            dockerfile: (!self.no_project).then(|| self.dockerfile.clone()),
+            context: self.context.clone(),
+            retention_days: self.retention_days,
+            cron: self.cron.clone(),
+        })
+    }
+}
+
+/// Runs `prewarm ci`.
+pub fn run(command: &CiCommand) -> Result<()> {
+    match command {
+        CiCommand::Github(args) => {
+            let opts = args.options()?;
+            for (name, text) in [
+                (ci::IMAGES_WORKFLOW, ci::render_images(&opts)),
+                (ci::CLEANUP_WORKFLOW, ci::render_cleanup(&opts)),
+            ] {
+                let path = args.output_dir.join(name);
+                crate::fs::write_atomic(&path, text)?;
+                eprintln!("prewarm: wrote `{}`", path.display());
+            }
+            Ok(())
+        }
+    }
+}
