@@ -78,8 +78,11 @@ impl CrateSpec {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "=^~<>.*,- ".contains(c));
         if !valid_name || !valid_version {
-            return Err(Error::input(format!("invalid crate `{entry}` in --crates"))
-                .with_hint("write NAME[@VERSION][+FEATURE...], e.g. `tokio@1+full,serde@1+derive,itoa`"));
+            return Err(
+                Error::input(format!("invalid crate `{entry}` in --crates")).with_hint(
+                    "write NAME[@VERSION][+FEATURE...], e.g. `tokio@1+full,serde@1+derive,itoa`",
+                ),
+            );
         }
         let mut default_features = true;
         let mut features = Vec::new();
@@ -163,10 +166,10 @@ impl Variant {
 /// A named set of crates to prewarm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {
-    /// serde (derive), serde_json and itoa: small, for tests and as a template.
+    /// `serde` (derive), `serde_json` and `itoa`: small, for tests and as a template.
     Minimal,
-    /// An HTTP service: tokio, axum, serde, serde_json, anyhow, thiserror, tracing,
-    /// tracing-subscriber, in two feature sets (`full` and `lean`).
+    /// An HTTP service: `tokio`, `axum`, `serde`, `serde_json`, `anyhow`, `thiserror`, `tracing`,
+    /// `tracing-subscriber`, in two feature sets (`full` and `lean`).
     Web,
 }
 
@@ -220,9 +223,24 @@ impl Preset {
                         "a lean axum service (HTTP/1, JSON, tracing) on a multi-threaded tokio \
                          runtime, default features off where they are big",
                         common(
-                            CrateSpec::new("tokio", "1", true, &["macros", "net", "rt-multi-thread", "signal"]),
-                            CrateSpec::new("axum", "0.8", false, &["http1", "json", "tokio", "tracing"]),
-                            CrateSpec::new("tracing-subscriber", "0.3", false, &["env-filter", "fmt"]),
+                            CrateSpec::new(
+                                "tokio",
+                                "1",
+                                true,
+                                &["macros", "net", "rt-multi-thread", "signal"],
+                            ),
+                            CrateSpec::new(
+                                "axum",
+                                "0.8",
+                                false,
+                                &["http1", "json", "tokio", "tracing"],
+                            ),
+                            CrateSpec::new(
+                                "tracing-subscriber",
+                                "0.3",
+                                false,
+                                &["env-filter", "fmt"],
+                            ),
                         ),
                     ),
                 ]
@@ -303,7 +321,11 @@ impl Options {
     pub fn variants(&self) -> Vec<Variant> {
         match &self.source {
             Source::Preset(p) => p.variants(),
-            Source::Crates(c) => vec![Variant::new("crates", "the crates given with --crates", c.clone())],
+            Source::Crates(c) => vec![Variant::new(
+                "crates",
+                "the crates given with --crates",
+                c.clone(),
+            )],
         }
     }
 
@@ -360,13 +382,17 @@ pub fn parse_crates(list: &str) -> Result<Vec<CrateSpec>> {
     for entry in list.split(',').filter(|e| !e.trim().is_empty()) {
         let spec = CrateSpec::parse(entry)?;
         if crates.iter().any(|c| c.name == spec.name) {
-            return Err(Error::input(format!("crate `{}` is named twice in --crates", spec.name)));
+            return Err(Error::input(format!(
+                "crate `{}` is named twice in --crates",
+                spec.name
+            )));
         }
         crates.push(spec);
     }
     if crates.is_empty() {
-        return Err(Error::input("--crates names no crate")
-            .with_hint("write NAME[@VERSION][+FEATURE...], e.g. `tokio@1+full,serde@1+derive,itoa`"));
+        return Err(Error::input("--crates names no crate").with_hint(
+            "write NAME[@VERSION][+FEATURE...], e.g. `tokio@1+full,serde@1+derive,itoa`",
+        ));
     }
     crates.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(crates)
@@ -378,6 +404,7 @@ fn sh_quote(line: &str) -> String {
 }
 
 /// Renders the builder Dockerfile.
+#[allow(clippy::too_many_lines)] // reason: one straight template, read top to bottom like the file it writes
 pub fn render(opts: &Options) -> String {
     let variants = opts.variants();
     let mut d = String::new();
@@ -484,18 +511,15 @@ pub fn render(opts: &Options) -> String {
     }
     w(&run);
     w("");
-    match &opts.lockfile {
-        Some(lock) => {
-            w("# Versions pinned by a lockfile from the build context: cargo keeps every version it");
-            w("# lists that the warm packages still use, and resolves only what it lacks.");
-            w(&format!("COPY {lock} Cargo.lock"));
-            w("RUN cargo fetch");
-        }
-        None => {
-            w("# Versions: the newest compatible ones when the image is built. Rebuild the image on a");
-            w("# schedule (as projects run `cargo update`), or pin them with --lockfile.");
-            w("RUN cargo generate-lockfile && cargo fetch");
-        }
+    if let Some(lock) = &opts.lockfile {
+        w("# Versions pinned by a lockfile from the build context: cargo keeps every version it");
+        w("# lists that the warm packages still use, and resolves only what it lacks.");
+        w(&format!("COPY {lock} Cargo.lock"));
+        w("RUN cargo fetch");
+    } else {
+        w("# Versions: the newest compatible ones when the image is built. Rebuild the image on a");
+        w("# schedule (as projects run `cargo update`), or pin them with --lockfile.");
+        w("RUN cargo generate-lockfile && cargo fetch");
     }
     w("");
     let kinds: Vec<&str> = opts.warm.iter().map(|k| k.name()).collect();
@@ -612,9 +636,18 @@ mod tests {
     #[test]
     fn crate_entries() {
         let c = CrateSpec::parse("axum@0.8+-default+json+http1").unwrap();
-        assert_eq!(c.toml_line(), r#"axum = { version = "0.8", default-features = false, features = ["http1", "json"] }"#);
-        assert_eq!(CrateSpec::parse("itoa").unwrap().toml_line(), r#"itoa = "*""#);
-        assert_eq!(CrateSpec::parse("serde@1+derive").unwrap().toml_line(), r#"serde = { version = "1", features = ["derive"] }"#);
+        assert_eq!(
+            c.toml_line(),
+            r#"axum = { version = "0.8", default-features = false, features = ["http1", "json"] }"#
+        );
+        assert_eq!(
+            CrateSpec::parse("itoa").unwrap().toml_line(),
+            r#"itoa = "*""#
+        );
+        assert_eq!(
+            CrateSpec::parse("serde@1+derive").unwrap().toml_line(),
+            r#"serde = { version = "1", features = ["derive"] }"#
+        );
         assert!(CrateSpec::parse("bad name").is_err());
         assert!(CrateSpec::parse("x@1+f'oo").is_err());
         assert!(parse_crates("a,a").is_err());
@@ -624,7 +657,9 @@ mod tests {
     #[test]
     fn command_line_round_trips_crates() {
         let opts = Options {
-            source: Source::Crates(parse_crates("serde@1+derive,itoa@1,axum@0.8+-default+json").unwrap()),
+            source: Source::Crates(
+                parse_crates("serde@1+derive,itoa@1,axum@0.8+-default+json").unwrap(),
+            ),
             nextest: None,
             warm: vec![Warm::Release],
             ..Options::default()

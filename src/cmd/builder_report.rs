@@ -10,9 +10,11 @@ use crate::builder::Reuse;
 use crate::error::{Error, ErrorKind, Result};
 use crate::flags::BuildFlags;
 
-/// Build a project in a container of a builder image (one written by `prewarm image --builder`)
-/// and count how many of its external units (crates.io and git dependencies) the image already
-/// held. The project is copied into the container (without `target/` and `.git`); nothing is
+/// Count the external units of a project that a builder image already holds.
+///
+/// Builds the project in a container of the builder image (one written by `prewarm image
+/// --builder`) and counts how many of its external units (crates.io and git dependencies) were
+/// fresh. The project is copied into the container (without `target/` and `.git`); nothing is
 /// written to it, and the container is removed afterwards.
 ///
 /// It is a real build, so the count is exact: a unit is reused only when its version, features,
@@ -77,7 +79,10 @@ fn script(cargo_args: &[String]) -> String {
 }
 
 fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -110,11 +115,16 @@ fn run_engine(cmd: &mut Command, on_line: &mut dyn FnMut(&str)) -> Result<()> {
         let line = line.map_err(|e| Error::io("read the output of", Path::new(&shown), &e))?;
         on_line(&line);
     }
-    let status = child.wait().map_err(|e| Error::io("wait for", Path::new(&shown), &e))?;
+    let status = child
+        .wait()
+        .map_err(|e| Error::io("wait for", Path::new(&shown), &e))?;
     if status.success() {
         Ok(())
     } else {
-        Err(Error::new(ErrorKind::Tool, format!("`{shown}` failed with {status}")))
+        Err(Error::new(
+            ErrorKind::Tool,
+            format!("`{shown}` failed with {status}"),
+        ))
     }
 }
 
@@ -127,8 +137,11 @@ fn output(cmd: &mut Command) -> Result<String> {
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {
-        Err(Error::new(ErrorKind::Tool, format!("`{shown}` failed with {}", out.status))
-            .with_detail(String::from_utf8_lossy(&out.stderr)))
+        Err(Error::new(
+            ErrorKind::Tool,
+            format!("`{shown}` failed with {}", out.status),
+        )
+        .with_detail(String::from_utf8_lossy(&out.stderr)))
     }
 }
 
@@ -148,15 +161,30 @@ pub fn measure(engine: Engine, image: &str, root: &Path, cargo_args: &[String]) 
             let container = output(Command::new("buildah").args(["from", "--pull=never", "-q", image]))
                 .map_err(|e| e.with_hint(format!("is `{image}` in buildah's storage (`buildah images`)? Build it with `buildah build -t {image} ...`")))?;
             let result = run_engine(
-                Command::new("buildah").args(["run", "--isolation", "chroot", "-v", &volume, &container, "--", "sh", "-c", &script]),
+                Command::new("buildah").args([
+                    "run",
+                    "--isolation",
+                    "chroot",
+                    "-v",
+                    &volume,
+                    &container,
+                    "--",
+                    "sh",
+                    "-c",
+                    &script,
+                ]),
                 &mut on_line,
             );
-            let _ = Command::new("buildah").args(["rm", &container]).stdout(Stdio::null()).status();
+            let _ = Command::new("buildah")
+                .args(["rm", &container])
+                .stdout(Stdio::null())
+                .status();
             result?;
         }
         Engine::Docker => {
             run_engine(
-                Command::new("docker").args(["run", "--rm", "-v", &volume, image, "sh", "-c", &script]),
+                Command::new("docker")
+                    .args(["run", "--rm", "-v", &volume, image, "sh", "-c", &script]),
                 &mut on_line,
             )?;
         }

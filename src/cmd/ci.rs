@@ -10,11 +10,14 @@ use crate::error::{Error, Result};
 /// The CI systems prewarm writes configuration for.
 #[derive(Debug, Subcommand)]
 pub enum CiCommand {
-    /// Write GitHub Actions workflows: images.yml builds the rust-builder image and the
-    /// project's image with buildx, caching layers in GitHub Actions (a scope per branch plus a
-    /// shared fallback scope written by the default branch) and in the registry (`:cache`,
-    /// mode=max); cache-cleanup.yml deletes caches unused for a number of days, weekly or on
-    /// demand.
+    /// Write GitHub Actions workflows that build the images with a layered cache, and clean it.
+    ///
+    /// `images.yml` builds the rust-builder image and the project's image with buildx, caching
+    /// layers in GitHub Actions (a scope per branch, plus a shared fallback scope that only the
+    /// default branch writes) and in the registry (`<image>:cache`, mode=max), and pushes them
+    /// to the registry with the workflow's own token. `cache-cleanup.yml` deletes GitHub
+    /// Actions cache entries and untagged image versions unused for `--retention-days` days,
+    /// weekly or on demand (with a dry-run switch).
     ///
     /// Example:
     ///
@@ -33,7 +36,7 @@ pub struct GithubArgs {
     #[arg(long, value_name = "NAME")]
     pub image: Option<String>,
     /// The registry images and the registry cache are pushed to (logged in with the workflow's
-    /// GITHUB_TOKEN).
+    /// `GITHUB_TOKEN`).
     #[arg(long, value_name = "HOST", default_value = "ghcr.io")]
     pub registry: String,
     /// Days an unused cache entry or untagged image version is kept by the clean-up.
@@ -59,7 +62,11 @@ pub struct GithubArgs {
 impl GithubArgs {
     /// The workflows' options.
     pub fn options(&self) -> Result<GithubOptions> {
-        let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        };
         for (name, value) in [
             ("--registry", self.registry.as_str()),
             ("--builder-dockerfile", &self.builder_dockerfile),
@@ -70,17 +77,33 @@ impl GithubArgs {
         .chain(self.image.as_deref().map(|i| ("--image", i)))
         {
             if !plain(value) {
-                return Err(Error::input(format!("`{name} {value}` is not a plain name or path"))
-                    .with_hint("use letters, digits and - _ . / only"));
+                return Err(
+                    Error::input(format!("`{name} {value}` is not a plain name or path"))
+                        .with_hint("use letters, digits and - _ . / only"),
+                );
             }
         }
-        if self.image.as_deref().is_some_and(|i| i.chars().any(|c| c.is_ascii_uppercase())) {
-            return Err(Error::input("--image must be lower case: registries refuse upper-case names"));
+        if self
+            .image
+            .as_deref()
+            .is_some_and(|i| i.chars().any(|c| c.is_ascii_uppercase()))
+        {
+            return Err(Error::input(
+                "--image must be lower case: registries refuse upper-case names",
+            ));
         }
         let fields = self.cron.split_whitespace().count();
-        if fields != 5 || !self.cron.chars().all(|c| c.is_ascii_alphanumeric() || " *,-/".contains(c)) {
-            return Err(Error::input(format!("`--cron {}` is not a five-field cron expression", self.cron))
-                .with_hint("e.g. '0 2 * * 0' (Sundays, 02:00 UTC)"));
+        if fields != 5
+            || !self
+                .cron
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " *,-/".contains(c))
+        {
+            return Err(Error::input(format!(
+                "`--cron {}` is not a five-field cron expression",
+                self.cron
+            ))
+            .with_hint("e.g. '0 2 * * 0' (Sundays, 02:00 UTC)"));
         }
         Ok(GithubOptions {
             registry: self.registry.clone(),

@@ -18,25 +18,55 @@ pub struct BuilderArgs {
     #[arg(long, help_heading = "Builder image")]
     pub builder: bool,
     /// The prewarmed crates: a preset [default: web].
-    #[arg(long, value_enum, value_name = "NAME", requires = "builder", conflicts_with = "crates", help_heading = "Builder image")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "NAME",
+        requires = "builder",
+        conflicts_with = "crates",
+        help_heading = "Builder image"
+    )]
     pub preset: Option<Preset>,
     /// The prewarmed crates, listed: NAME[@VERSION][+FEATURE...], comma-separated; the feature
     /// `-default` turns default features off (e.g. `tokio@1+full,serde@1+derive,itoa`).
-    #[arg(long, value_name = "LIST", requires = "builder", help_heading = "Builder image")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        requires = "builder",
+        help_heading = "Builder image"
+    )]
     pub crates: Option<String>,
     /// Which units to prewarm: dev (cargo build, test, nextest), release (cargo build
     /// --release), check (cargo check, clippy); comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "KINDS", requires = "builder", help_heading = "Builder image")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "KINDS",
+        requires = "builder",
+        help_heading = "Builder image"
+    )]
     pub warm: Vec<Warm>,
     /// Leave cargo-nextest out (its install compiles for several minutes).
     #[arg(long, requires = "builder", help_heading = "Builder image")]
     pub no_nextest: bool,
     /// The cargo-nextest version to install.
-    #[arg(long, value_name = "VERSION", requires = "builder", conflicts_with = "no_nextest", help_heading = "Builder image")]
+    #[arg(
+        long,
+        value_name = "VERSION",
+        requires = "builder",
+        conflicts_with = "no_nextest",
+        help_heading = "Builder image"
+    )]
     pub nextest_version: Option<String>,
     /// Pin the prewarmed versions with this Cargo.lock (a path in the build context), e.g. a
     /// project's own; without it the image takes the newest compatible versions when built.
-    #[arg(long, value_name = "PATH", requires = "builder", help_heading = "Builder image")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "builder",
+        help_heading = "Builder image"
+    )]
     pub lockfile: Option<String>,
 }
 
@@ -47,23 +77,37 @@ impl BuilderArgs {
             (Some(list), _) => Source::Crates(builder::parse_crates(list)?),
             (None, preset) => Source::Preset(preset.unwrap_or(Preset::Web)),
         };
-        let mut warm = if self.warm.is_empty() { Options::default().warm } else { self.warm.clone() };
+        let mut warm = if self.warm.is_empty() {
+            Options::default().warm
+        } else {
+            self.warm.clone()
+        };
         warm.sort();
         warm.dedup();
         if let Some(lock) = &self.lockfile {
             let plain = !lock.is_empty()
                 && !lock.starts_with('/')
-                && lock.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+                && lock
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
                 && !lock.split('/').any(|p| p == "..");
             if !plain {
-                return Err(Error::input(format!("`--lockfile {lock}` is not a plain path inside the build context"))
-                    .with_hint("give the lockfile's path relative to the build context, e.g. Cargo.lock"));
+                return Err(Error::input(format!(
+                    "`--lockfile {lock}` is not a plain path inside the build context"
+                ))
+                .with_hint(
+                    "give the lockfile's path relative to the build context, e.g. Cargo.lock",
+                ));
             }
         }
         let nextest = if self.no_nextest {
             None
         } else {
-            Some(self.nextest_version.clone().unwrap_or_else(|| builder::DEFAULT_NEXTEST_VERSION.to_string()))
+            Some(
+                self.nextest_version
+                    .clone()
+                    .unwrap_or_else(|| builder::DEFAULT_NEXTEST_VERSION.to_string()),
+            )
         };
         Ok(Options {
             source,
@@ -76,7 +120,13 @@ impl BuilderArgs {
 }
 
 /// Runs `prewarm image --builder`: `output` is `--output` (`-` for standard output).
-pub fn run(args: &BuilderArgs, base_image: Option<&str>, rust_version: Option<&str>, output: Option<&Path>, force: bool) -> Result<()> {
+pub fn run(
+    args: &BuilderArgs,
+    base_image: Option<&str>,
+    rust_version: Option<&str>,
+    output: Option<&Path>,
+    force: bool,
+) -> Result<()> {
     let base_image = match (base_image, rust_version) {
         (Some(image), _) => image.to_string(),
         (None, Some(v)) => format!("rust:{v}-bookworm"),
@@ -84,7 +134,10 @@ pub fn run(args: &BuilderArgs, base_image: Option<&str>, rust_version: Option<&s
     };
     let opts = args.options(base_image)?;
     let text = builder::render(&opts);
-    let path = output.map_or_else(|| PathBuf::from(builder::CHECKED_IN_PATH), Path::to_path_buf);
+    let path = output.map_or_else(
+        || PathBuf::from(builder::CHECKED_IN_PATH),
+        Path::to_path_buf,
+    );
     if path.as_os_str() == "-" {
         return std::io::stdout()
             .write_all(text.as_bytes())
@@ -93,8 +146,11 @@ pub fn run(args: &BuilderArgs, base_image: Option<&str>, rust_version: Option<&s
     if !force && path.exists() {
         let old = crate::fs::read_to_string(&path)?;
         if !old.lines().take(3).any(|l| l.contains(builder::MARKER)) {
-            return Err(Error::input(format!("`{}` exists and was not written by prewarm", path.display()))
-                .with_hint("pass --force to overwrite it, or --output to write somewhere else"));
+            return Err(Error::input(format!(
+                "`{}` exists and was not written by prewarm",
+                path.display()
+            ))
+            .with_hint("pass --force to overwrite it, or --output to write somewhere else"));
         }
     }
     crate::fs::write_atomic(&path, &text)?;
