@@ -79,9 +79,7 @@ impl CrateSpec {
                 .all(|c| c.is_ascii_alphanumeric() || "=^~<>.*,- ".contains(c));
         if !valid_name || !valid_version {
             return Err(
-                Error::input(format!("invalid crate `{entry}` in --crates")).with_hint(
-                    "write NAME[@VERSION][+FEATURE...], e.g. `tokio@1+full,serde@1+derive,itoa`",
-                ),
+                Error::input(format!("invalid crate `{entry}` in --crates")).with_hint(CRATES_HINT)
             );
         }
         let mut default_features = true;
@@ -97,7 +95,8 @@ impl CrateSpec {
             } else {
                 return Err(Error::input(format!(
                     "invalid feature `{f}` of crate `{name}` in --crates"
-                )));
+                ))
+                .with_hint(CRATES_HINT));
             }
         }
         Ok(CrateSpec::new(name, version, default_features, &features))
@@ -390,13 +389,14 @@ pub fn parse_crates(list: &str) -> Result<Vec<CrateSpec>> {
         crates.push(spec);
     }
     if crates.is_empty() {
-        return Err(Error::input("--crates names no crate").with_hint(
-            "write NAME[@VERSION][+FEATURE...], e.g. `tokio@1+full,serde@1+derive,itoa`",
-        ));
+        return Err(Error::input("--crates names no crate").with_hint(CRATES_HINT));
     }
     crates.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(crates)
 }
+
+const CRATES_HINT: &str =
+    "write NAME[@VERSION][+FEATURE...], e.g. `tokio@1+full,serde@1+derive,itoa`";
 
 /// Quotes a line for a POSIX shell `printf '%s\n' ...` argument.
 fn sh_quote(line: &str) -> String {
@@ -455,8 +455,10 @@ pub fn render(opts: &Options) -> String {
     w("");
     if let Some(v) = &opts.nextest {
         w("# cargo-nextest, built with its own lockfile (--locked). Its downloads stay in a cache mount");
-        w("# and its build directory is temporary: only the binary enters the layer.");
-        w("RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \\");
+        w("# and its build directory is temporary: only the binary enters the layer. The mount is");
+        w("# shared, not locked: cargo locks the registry itself, and a locked mount would make this");
+        w("# step wait for every other build that holds the same registry cache.");
+        w("RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=shared \\");
         w(&format!("    cargo install --locked cargo-nextest@{v} \\"));
         w("    && cargo nextest --version");
         w("");

@@ -526,3 +526,4 @@ fn help_texts() {
         insta::assert_snapshot!(name, help);
     }
 }
+
