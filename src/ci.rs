@@ -32,6 +32,9 @@ pub struct GithubOptions {
     pub retention_days: u32,
     /// When the clean-up runs (cron, UTC).
     pub cron: String,
+    /// When the builder image is rebuilt without its layer cache (cron, UTC), so that its
+    /// prewarmed crates move to their newest versions; `None`: never on a schedule.
+    pub refresh_cron: Option<String>,
 }
 
 impl Default for GithubOptions {
@@ -44,6 +47,7 @@ impl Default for GithubOptions {
             context: ".".to_string(),
             retention_days: 7,
             cron: "0 2 * * 0".to_string(),
+            refresh_cron: Some("0 3 * * 1".to_string()),
         }
     }
 }
@@ -88,12 +92,28 @@ pub fn command_line(opts: &GithubOptions) -> String {
     if opts.cron != d.cron {
         let _ = write!(cmd, " --cron '{}'", opts.cron);
     }
+    if opts.refresh_cron != d.refresh_cron {
+        match &opts.refresh_cron {
+            Some(c) => {
+                let _ = write!(cmd, " --refresh-cron '{c}'");
+            }
+            None => cmd.push_str(" --no-refresh"),
+        }
+    }
     cmd
 }
 
 /// One `docker/build-push-action` step with the three-layer cache; `scope` names the GitHub
 /// Actions cache scope, `suffix` the image under `$IMAGE` (`/rust-builder`, or none).
-fn build_step(w: &mut String, name: &str, file: &str, context: &str, scope: &str, suffix: &str) {
+fn build_step(
+    w: &mut String,
+    name: &str,
+    file: &str,
+    context: &str,
+    scope: &str,
+    suffix: &str,
+    refresh: bool,
+) {
     let cache_ref = format!("${{{{ env.IMAGE }}}}{suffix}:cache");
     let _ = writeln!(w, "      - name: {name}");
     let _ = writeln!(w, "        uses: docker/build-push-action@v7");
@@ -106,6 +126,17 @@ fn build_step(w: &mut String, name: &str, file: &str, context: &str, scope: &str
     );
     let _ = writeln!(w, "          tags: ${{{{ steps.meta.outputs.tags }}}}");
     let _ = writeln!(w, "          labels: ${{{{ steps.meta.outputs.labels }}}}");
+    if refresh {
+        let _ = writeln!(w, "          # The scheduled run rebuilds every layer: the prewarmed crates move to their");
+        let _ = writeln!(
+            w,
+            "          # newest versions (a cached layer would keep the old lockfile for ever)."
+        );
+        let _ = writeln!(
+            w,
+            "          no-cache: ${{{{ github.event_name == 'schedule' }}}}"
+        );
+    }
     let _ = writeln!(
         w,
         "          # One manifest per tag: an attestation would add untagged versions that the"
@@ -185,7 +216,12 @@ pub fn render_images(opts: &GithubOptions) -> String {
          # GitHub Actions (a scope per branch plus a shared fallback) and in the registry.",
     );
     w.push_str("name: images\n\n");
-    w.push_str("on:\n  push:\n    branches: [\"**\"]\n    tags: [\"v*\"]\n  pull_request:\n  workflow_dispatch:\n\n");
+    w.push_str("on:\n  push:\n    branches: [\"**\"]\n    tags: [\"v*\"]\n  pull_request:\n  workflow_dispatch:\n");
+    if let Some(cron) = &opts.refresh_cron {
+        w.push_str("  # Weekly: rebuild the builder image from scratch (newest crate versions).\n");
+        let _ = writeln!(w, "  schedule:\n    - cron: {}", q(cron));
+    }
+    w.push('\n');
     w.push_str("# Push images and the registry cache to ghcr.io with the workflow's own token.\n");
     w.push_str("permissions:\n  contents: read\n  packages: write\n\n");
     w.push_str("concurrency:\n  group: images-${{ github.ref }}\n  cancel-in-progress: true\n\n");
@@ -207,6 +243,7 @@ pub fn render_images(opts: &GithubOptions) -> String {
         &opts.context,
         "rust-builder",
         "/rust-builder",
+        opts.refresh_cron.is_some(),
     );
     if let Some(file) = &opts.dockerfile {
         w.push_str("\n  project:\n    name: project image\n    needs: rust-builder\n    runs-on: ubuntu-latest\n    timeout-minutes: 60\n    steps:\n");
@@ -218,6 +255,7 @@ pub fn render_images(opts: &GithubOptions) -> String {
             &opts.context,
             "project",
             "",
+            false,
         );
     }
     w

@@ -264,6 +264,21 @@ fn ci_workflows_parse_as_yaml() {
     }
     assert_eq!(images["permissions"]["packages"].as_str(), Some("write"));
     assert_eq!(
+        images["on"]["schedule"][0]["cron"].as_str(),
+        Some("0 3 * * 1")
+    );
+    let builder_build =
+        &step_using(steps(&images, "rust-builder"), "docker/build-push-action@")["with"];
+    assert_eq!(
+        builder_build["no-cache"].as_str(),
+        Some("${{ github.event_name == 'schedule' }}")
+    );
+    let project_build = &step_using(steps(&images, "project"), "docker/build-push-action@")["with"];
+    assert!(
+        project_build.get("no-cache").is_none(),
+        "the project image always uses the cache"
+    );
+    assert_eq!(
         images["jobs"]["project"]["needs"].as_str(),
         Some("rust-builder")
     );
@@ -526,4 +541,3 @@ fn help_texts() {
         insta::assert_snapshot!(name, help);
     }
 }
-

@@ -45,6 +45,18 @@ pub struct GithubArgs {
     /// When the clean-up runs, as a cron expression (UTC).
     #[arg(long, value_name = "CRON", default_value = "0 2 * * 0")]
     pub cron: String,
+    /// When the builder image is rebuilt without its layer cache, so that its prewarmed crates
+    /// move to their newest versions, as a cron expression (UTC).
+    #[arg(
+        long,
+        value_name = "CRON",
+        default_value = "0 3 * * 1",
+        conflicts_with = "no_refresh"
+    )]
+    pub refresh_cron: String,
+    /// No scheduled rebuild of the builder image.
+    #[arg(long)]
+    pub no_refresh: bool,
     /// The builder image's Dockerfile, relative to the repository root.
     #[arg(long, value_name = "PATH", default_value = crate::builder::CHECKED_IN_PATH)]
     pub builder_dockerfile: String,
@@ -92,18 +104,21 @@ impl GithubArgs {
                 "--image must be lower case: registries refuse upper-case names",
             ));
         }
-        let fields = self.cron.split_whitespace().count();
-        if fields != 5
-            || !self
-                .cron
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || " *,-/".contains(c))
-        {
-            return Err(Error::input(format!(
-                "`--cron {}` is not a five-field cron expression",
-                self.cron
-            ))
-            .with_hint("e.g. '0 2 * * 0' (Sundays, 02:00 UTC)"));
+        for (name, cron) in [
+            ("--cron", &self.cron),
+            ("--refresh-cron", &self.refresh_cron),
+        ] {
+            let fields = cron.split_whitespace().count();
+            if fields != 5
+                || !cron
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || " *,-/".contains(c))
+            {
+                return Err(Error::input(format!(
+                    "`{name} {cron}` is not a five-field cron expression"
+                ))
+                .with_hint("e.g. '0 2 * * 0' (Sundays, 02:00 UTC)"));
+            }
         }
         Ok(GithubOptions {
             registry: self.registry.clone(),
@@ -113,6 +128,7 @@ impl GithubArgs {
             context: self.context.clone(),
             retention_days: self.retention_days,
             cron: self.cron.clone(),
+            refresh_cron: (!self.no_refresh).then(|| self.refresh_cron.clone()),
         })
     }
 }
