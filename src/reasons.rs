@@ -479,14 +479,26 @@ pub fn compare_fingerprints(cook: &Value, build: &Value) -> Vec<FieldDiff> {
     out
 }
 
-/// Fingerprint directories (`<profile>/.fingerprint/<pkg>-<hash>`) under the target directories.
+/// Fingerprint directories (`<profile>/.fingerprint/<pkg>-<hash>`) under the target directories
+/// (or any directory holding target directories, up to a few levels down).
 pub fn fingerprint_dirs(target_dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for root in target_dirs {
         for entry in walkdir::WalkDir::new(root)
-            .max_depth(4)
+            .max_depth(6)
             .follow_links(false)
             .into_iter()
+            .filter_entry(|e| {
+                // Never descend into unit outputs: only profile directories hold `.fingerprint`.
+                !(e.depth() > 0
+                    && e.file_type().is_dir()
+                    && matches!(
+                        e.file_name().to_str(),
+                        Some(
+                            "deps" | "build" | "incremental" | "examples" | "doc" | ".git" | "src"
+                        )
+                    ))
+            })
             .filter_map(Result::ok)
         {
             if entry.file_type().is_dir() && entry.file_name() == ".fingerprint" {

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -69,6 +70,56 @@ impl Progress {
             );
             let _ = err.flush();
         }
+    }
+
+    /// Runs `f` while a ticker shows the units appearing under `root` (cargo writes one
+    /// fingerprint directory per unit), for phases that report nothing themselves.
+    fn watch<T>(
+        self,
+        step: usize,
+        steps: usize,
+        text: &str,
+        root: &Path,
+        expected: usize,
+        f: impl FnOnce() -> T,
+    ) -> T {
+        if self != Progress::Terminal {
+            return f();
+        }
+        // Cargo creates every unit's fingerprint directory up front, and writes the unit's
+        // fingerprint file into it when the unit is done.
+        let finished = || -> BTreeSet<PathBuf> {
+            reasons::fingerprint_dirs(&[root.to_path_buf()])
+                .iter()
+                .flat_map(|d| {
+                    std::fs::read_dir(d)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Result::ok)
+                })
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        };
+        let stopped = AtomicBool::new(false);
+        let start = finished();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stopped.load(Ordering::Relaxed) {
+                    let done = finished().difference(&start).count();
+                    self.units(step, steps, text, done, expected);
+                    for _ in 0..5 {
+                        if stopped.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                }
+            });
+            let out = f();
+            stopped.store(true, Ordering::Relaxed);
+            out
+        })
     }
 
     fn done(self) {
@@ -485,7 +536,15 @@ pub fn verify(opts: &Options) -> Result<Report> {
         extra: cook_side.extra.clone(),
         quiet: true,
     };
-    let cooked = crate::cook::cook(&recipe, &cook_opts)?;
+    let expected = recipe
+        .files
+        .iter()
+        .filter(|(p, _)| p.ends_with("Cargo.lock"))
+        .map(|(_, text)| text.matches("\nsource = ").count())
+        .sum::<usize>();
+    let cooked = progress.watch(2, STEPS, "cooking the recipe", &root, expected, || {
+        crate::cook::cook(&recipe, &cook_opts)
+    })?;
     let cook_secs = secs(t);
     let cooked_external = cooked.artifacts.iter().filter(|a| !a.local).count();
 
@@ -1662,6 +1721,116 @@ mod tests {
         .unwrap();
         assert_eq!(missing, "[package]\ndescription = \"d\"\nname = \"a\"\n");
         assert_eq!(bump_version("\"0.3.9\""), "0.3.10");
+    }
+
+    fn synthetic_report(rebuilt: usize) -> Report {
+        let units: Vec<Rebuilt> = (0..rebuilt)
+            .map(|i| Rebuilt {
+                package: format!("crate-{i:03}"),
+                version: "1.0.0".into(),
+                target: format!("crate_{i:03}"),
+                kind: vec!["lib".into()],
+                reason: if i % 3 == 0 {
+                    Category::Env
+                } else {
+                    Category::Rustflags
+                },
+                reasons: vec![if i % 3 == 0 {
+                    Category::Env
+                } else {
+                    Category::Rustflags
+                }],
+                detail: if i % 3 == 0 {
+                    "EnvVarChanged { name: \"CC\", old_value: None, new_value: Some(\"clang\") }"
+                        .into()
+                } else {
+                    "rustflags: cook [] / build [\"-C\",\"target-cpu=native\"]".into()
+                },
+                via: None,
+                fields: Vec::new(),
+                log: vec![format!(
+                    "fingerprint dirty for crate-{i:03} v1.0.0/Build/TargetInner {{ .. }}"
+                )],
+            })
+            .collect();
+        let total = 300;
+        let mut r = Report {
+            schema: SCHEMA,
+            prewarm_version: "0.0.0",
+            manifest_path: "/app/Cargo.toml".into(),
+            recipe_digest: format!("sha256:{}", "0".repeat(64)),
+            work_dir: "/tmp/w".into(),
+            cook: CommandReport {
+                mode: Mode::Build,
+                args: vec!["--release".into()],
+                env: BTreeMap::new(),
+                command: None,
+                units: total,
+            },
+            build: CommandReport {
+                mode: Mode::Build,
+                args: vec!["--release".into()],
+                env: [("RUSTFLAGS".to_string(), "-C target-cpu=native".to_string())].into(),
+                command: None,
+                units: total + 2,
+            },
+            external: Totals {
+                total,
+                reused: total - rebuilt,
+                rebuilt,
+                percent: 0.0,
+            },
+            workspace: WorkspaceUnits {
+                compiled: 2,
+                fresh: 0,
+            },
+            min_reuse: 100.0,
+            passed: rebuilt == 0,
+            seconds: Phases {
+                plan: 0.2,
+                cook: 250.0,
+                overlay: 0.1,
+                build: 240.0,
+                total: 490.3,
+            },
+            drift: vec![Difference {
+                setting: "env RUSTFLAGS".into(),
+                cook: "(unset)".into(),
+                build: "-C target-cpu=native".into(),
+                category: Category::Rustflags,
+                harmless: false,
+            }],
+            reasons: Vec::new(),
+            rebuilt: units,
+            notes: Vec::new(),
+        };
+        #[allow(clippy::cast_precision_loss)] // reason: small test numbers
+        {
+            r.external.percent =
+                ((total - rebuilt) as f64 * 100.0 / total as f64 * 100.0).round() / 100.0;
+        }
+        r.reasons = group(&r.rebuilt);
+        r
+    }
+
+    #[test]
+    fn the_human_report_of_a_large_project_fits_one_screen() {
+        let report = synthetic_report(300);
+        let text = render_human(&report, false);
+        assert!(text.lines().count() <= 24, "{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= 200), "{text}");
+        insta::assert_snapshot!(text);
+        // The raw lines come with --verbose only.
+        assert!(!text.contains("fingerprint dirty"));
+        assert!(render_human(&report, true).contains("fingerprint dirty for crate-299"));
+    }
+
+    #[test]
+    fn reasons_are_grouped_largest_first() {
+        let groups = group(&synthetic_report(30).rebuilt);
+        let got: Vec<(Category, usize)> = groups.iter().map(|g| (g.reason, g.count)).collect();
+        assert_eq!(got, [(Category::Rustflags, 20), (Category::Env, 10)]);
+        assert_eq!(groups[1].units[0], "crate-000 1.0.0");
     }
 
     #[test]
