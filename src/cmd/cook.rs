@@ -8,14 +8,19 @@ use crate::error::Result;
 use crate::flags::{BuildFlags, ModeFlags};
 use crate::recipe::Recipe;
 
-/// Lay out the skeleton of a recipe with dummy sources, build only the dependencies with the
-/// cargo flags the real build will use, then remove every artifact of the workspace's own
-/// crates so the real build compiles the real code.
+/// Build a recipe's dependencies only (Docker cook stage)
+///
+/// Lays out the skeleton of a recipe with dummy sources in the current directory (or --dir),
+/// builds only the dependencies with the cargo flags the real build will use, then removes
+/// every artifact and fingerprint of the workspace's own crates and the dummy sources, so the
+/// real build always compiles the real code. Copy the real sources over the directory and run
+/// the real build, with the same flags, where cook says.
 ///
 /// Example, in a Docker cook stage (then `COPY . .` and `cargo build --release --locked`):
 ///
 ///     prewarm cook --recipe recipe.json --release --locked
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct CookArgs {
     /// The recipe written by `prewarm recipe`.
     #[arg(long, value_name = "FILE", default_value = "recipe.json")]

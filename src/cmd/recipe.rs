@@ -7,13 +7,20 @@ use clap::Args;
 
 use crate::error::{Error, Result};
 
-/// Write the recipe of a workspace: its manifests, lockfile, cargo config and toolchain file,
-/// normalised so that edits which cannot change the dependency build leave it byte-identical.
+/// Write the recipe of a workspace (Docker planner stage)
+///
+/// The recipe holds the workspace's manifests, lockfile, cargo config and toolchain file,
+/// normalised so that edits which cannot change the dependency build (source code, version
+/// bumps, metadata fields, new examples and tests, new dependency-free members) leave it
+/// byte-identical; Docker then keeps the cooked layer. Path dependencies outside the workspace
+/// root are included, laid out relative to the directory that holds them all. Registry tokens
+/// and credential settings never enter it. It carries a format version and a sha256 digest.
 ///
 /// Example, in a Docker planner stage:
 ///
 ///     prewarm recipe --output recipe.json
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct RecipeArgs {
     /// Path to Cargo.toml (of the workspace or any member).
     #[arg(long, value_name = "PATH", default_value = "Cargo.toml")]
