@@ -463,8 +463,15 @@ pub struct CookFacts<'a> {
     pub external_units: usize,
 }
 
-/// Writes the record of a finished cook into the first target directory.
-pub fn write_after_cook(facts: &CookFacts<'_>) -> Result<PathBuf> {
+/// Writes the record of a finished cook into the first target directory; `None` when cargo
+/// made no target directory (nothing was built), so that no stray file appears in the skeleton.
+pub fn write_after_cook(facts: &CookFacts<'_>) -> Result<Option<PathBuf>> {
+    let Some(dir) = facts.target_dirs.first() else {
+        return Ok(None);
+    };
+    if !dir.join("CACHEDIR.TAG").is_file() {
+        return Ok(None);
+    }
     let env = process_env();
     let mut settings = capture(
         facts.workspace_dir,
@@ -489,13 +496,7 @@ pub fn write_after_cook(facts: &CookFacts<'_>) -> Result<PathBuf> {
         external_units: facts.external_units,
         settings,
     };
-    let dir = facts.target_dirs.first().ok_or_else(|| {
-        Error::new(
-            ErrorKind::Io,
-            "the cook found no target directory to write its record to",
-        )
-    })?;
-    append(dir, record)
+    append(dir, record).map(Some)
 }
 
 fn show(v: Option<&String>) -> String {

@@ -10,18 +10,22 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::flags::{BuildFlags, ModeFlags};
 use crate::record::{self, Difference};
 
-/// Check a planned build against the cook before compiling anything.
-///
-/// `prewarm cook` records the settings it built with in the target directory (profile,
-/// features, targets, RUSTFLAGS and linker from the environment and cargo config, the
-/// environment variables the dependencies' build scripts track, rustc, the working directory).
-/// `check` computes the same settings for the cargo flags you give it, in the current
-/// environment, and names each difference. It exits 0 when nothing that costs reuse differs
-/// and 11 when something does, in well under a second.
-///
-/// Example, in a Dockerfile build stage right before the real build:
-///
-///     prewarm check --release --locked && cargo build --release --locked
+/// `prewarm check --help`: what it does, and an example.
+pub const LONG_ABOUT: &str = "\
+Compare a planned build with the cook's recorded settings, without compiling.
+
+`prewarm cook` records the settings it built with in the target directory (profile, features, \
+targets, RUSTFLAGS and linker from the environment and cargo config, the environment variables \
+the dependencies' build scripts track, rustc, the working directory). `check` computes the same \
+settings for the cargo flags you give it, in the current environment, and names each difference \
+before cargo spends minutes recompiling. Exits 0 when nothing that costs reuse differs, 11 when \
+something does.
+
+Example, in a Dockerfile build stage right before the real build:
+
+    prewarm check --release --locked && cargo build --release --locked";
+
+/// The arguments of `prewarm check` (see [`LONG_ABOUT`]).
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Path to Cargo.toml (of the workspace or any member).

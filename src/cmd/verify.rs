@@ -20,22 +20,26 @@ pub enum Format {
     Json,
 }
 
-/// Prove that the real build reuses the cooked dependencies.
-///
-/// Computes the recipe, cooks it in a scratch directory, lays the real sources over the
-/// skeleton (as `COPY . .` does), runs the real build, and reports how many external units
-/// were reused, how many workspace units compiled, and the time of each phase. Every external
-/// unit that rebuilt is named with its reason (features, profile, RUSTFLAGS, linker, target,
-/// environment variable, toolchain, path, modification time), taken from cargo's own
-/// fingerprint diagnostics. Exits 0 when at least --min-reuse percent were reused, 10 when
-/// fewer were, another non-zero code on errors.
-///
-/// Examples:
-///
-///     prewarm verify --release
-///     prewarm verify --release --build-flags "--release --features metrics" --format json
-///     prewarm verify --build-env RUSTFLAGS="-C target-cpu=native"
-///     prewarm verify --edits
+/// `prewarm verify --help`: what it does, and examples.
+pub const LONG_ABOUT: &str = "\
+Prove that the real build reuses the cooked dependencies, and say why any rebuilt.
+
+Computes the recipe, cooks it in a scratch directory, lays the real sources over the skeleton \
+(as `COPY . .` does in a Dockerfile), runs the real build, and reports how many external units \
+were reused, how many workspace units compiled, and the time of each phase. Every external unit \
+that rebuilt is named with its reason (features, profile, RUSTFLAGS, linker, target, environment \
+variable, toolchain, path, modification time), taken from cargo's own fingerprint diagnostics. \
+Exits 0 when at least --min-reuse percent were reused, 10 when fewer were, another non-zero code \
+on errors.
+
+Examples:
+
+    prewarm verify --release
+    prewarm verify --release --build-flags \"--release --features metrics\" --format json
+    prewarm verify --build-env RUSTFLAGS=\"-C target-cpu=native\"
+    prewarm verify --edits";
+
+/// The arguments of `prewarm verify` (see [`LONG_ABOUT`]).
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Path to Cargo.toml (of the workspace or any member).
