@@ -27,8 +27,10 @@ pub enum Command {
     #[command(subcommand)]
     Ci(cmd::ci::CiCommand),
     /// Prove that the real build reuses the cooked dependencies, and say why any rebuilt.
+    #[command(long_about = cmd::verify::LONG_ABOUT)]
     Verify(cmd::verify::VerifyArgs),
     /// Compare a planned build with the cook's recorded settings, without compiling.
+    #[command(long_about = cmd::check::LONG_ABOUT)]
     Check(cmd::check::CheckArgs),
 }
 
