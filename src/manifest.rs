@@ -2,7 +2,6 @@
 //! drop what cannot (metadata, lints, comments, key order, local versions, the number of
 //! tests/examples/benches), and point every target at a dummy source.
 
-use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use toml::{Table, Value};
@@ -245,11 +244,16 @@ fn normalize_deps(value: &Value, dir: &Path, strip_path_versions: bool) -> Table
 
 /// The targets of a package's skeleton. Libraries, binaries and build scripts are kept one for
 /// one. Examples, tests and benches are kept only where `required-features` make them matter;
-/// all the others of a kind share one representative, so adding one does not change the recipe.
+/// every package gets one representative of each of these kinds, whether it has any or not, so
+/// adding one (even the first) does not change the recipe.
+///
+/// A representative never changes what the real build reuses: whether dev-dependencies take
+/// part in feature resolution depends on the cargo flags alone (`--examples`, `--tests`, ...),
+/// not on which targets exist, so the cook resolves the same features; at most it compiles a
+/// package's dev-dependencies that the real build would not need.
 pub fn skeleton_targets(pkg: &metadata::Package) -> Vec<Target> {
     use metadata::TargetKind as M;
     let mut out = Vec::new();
-    let mut representative: BTreeSet<TargetKind> = BTreeSet::new();
     for t in &pkg.targets {
         let kind = match t.kind {
             M::Lib => {
@@ -278,7 +282,6 @@ pub fn skeleton_targets(pkg: &metadata::Package) -> Vec<Target> {
                 let plain = t.required_features.is_empty()
                     && (kind != TargetKind::Example || t.crate_types.iter().all(|c| c == "bin"));
                 if kind != TargetKind::Bin && plain {
-                    representative.insert(kind);
                     continue;
                 }
                 format!("{}/{}.rs", kind.dummy_dir(), t.name)
@@ -290,7 +293,7 @@ pub fn skeleton_targets(pkg: &metadata::Package) -> Vec<Target> {
             path,
         });
     }
-    for kind in representative {
+    for kind in [TargetKind::Example, TargetKind::Test, TargetKind::Bench] {
         out.push(Target {
             kind,
             name: REPRESENTATIVE.into(),

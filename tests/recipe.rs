@@ -217,6 +217,10 @@ fn stable_after_new_example() {
     assert_stable("workspace", ".", "a new example", |r| {
         std::fs::write(r.join("crates/app/examples/more.rs"), "fn main() {}\n").unwrap();
     });
+    assert_stable("outside", "ws", "the first example of a package", |r| {
+        std::fs::create_dir_all(r.join("ws/examples")).unwrap();
+        std::fs::write(r.join("ws/examples/first.rs"), "fn main() {}\n").unwrap();
+    });
 }
 
 #[test]
@@ -231,6 +235,17 @@ fn stable_after_new_integration_test() {
         )
         .unwrap();
     });
+    assert_stable(
+        "config",
+        ".",
+        "the first integration test and bench of a package",
+        |r| {
+            std::fs::create_dir_all(r.join("tests")).unwrap();
+            std::fs::write(r.join("tests/first.rs"), "#[test]\nfn first() {}\n").unwrap();
+            std::fs::create_dir_all(r.join("benches")).unwrap();
+            std::fs::write(r.join("benches/first.rs"), "fn main() {}\n").unwrap();
+        },
+    );
 }
 
 #[test]
