@@ -319,16 +319,7 @@ fn add_target_tables(out: &mut Table, targets: &[Target], pkg: &metadata::Packag
                     if target.kind == TargetKind::ProcMacro {
                         lib.insert("proc-macro".into(), Value::Boolean(true));
                     } else if orig.crate_types != ["lib"] {
-                        lib.insert(
-                            "crate-type".into(),
-                            Value::Array(
-                                orig.crate_types
-                                    .iter()
-                                    .cloned()
-                                    .map(Value::String)
-                                    .collect(),
-                            ),
-                        );
+                        lib.insert("crate-type".into(), strings(&orig.crate_types));
                     }
                     if !orig.test {
                         lib.insert("test".into(), Value::Boolean(false));
@@ -341,37 +332,14 @@ fn add_target_tables(out: &mut Table, targets: &[Target], pkg: &metadata::Packag
             }
             TargetKind::BuildScript => {}
             kind => {
-                let mut t = Table::new();
-                t.insert("name".into(), Value::String(target.name.clone()));
-                t.insert("path".into(), Value::String(target.path.clone()));
+                let mut t = bin_like_table(kind, &target.name, &target.path);
                 if let Some(orig) = orig {
                     if !orig.required_features.is_empty() {
-                        t.insert(
-                            "required-features".into(),
-                            Value::Array(
-                                orig.required_features
-                                    .iter()
-                                    .cloned()
-                                    .map(Value::String)
-                                    .collect(),
-                            ),
-                        );
+                        t.insert("required-features".into(), strings(&orig.required_features));
                     }
                     if kind == TargetKind::Example && orig.crate_types.iter().any(|c| c != "bin") {
-                        t.insert(
-                            "crate-type".into(),
-                            Value::Array(
-                                orig.crate_types
-                                    .iter()
-                                    .cloned()
-                                    .map(Value::String)
-                                    .collect(),
-                            ),
-                        );
+                        t.insert("crate-type".into(), strings(&orig.crate_types));
                     }
-                }
-                if matches!(kind, TargetKind::Test | TargetKind::Bench) {
-                    t.insert("harness".into(), Value::Boolean(false));
                 }
                 let table = kind.manifest_table().expect("bin-like kinds have a table");
                 let list = out
@@ -399,16 +367,27 @@ fn kind_matches(m: metadata::TargetKind, k: TargetKind) -> bool {
     )
 }
 
-/// Appends a dummy target named `name` of `kind` to a skeleton manifest (cook, on demand).
-pub fn add_target(text: &str, kind: TargetKind, name: &str, path: &str) -> Result<String> {
-    let mut doc: Table = toml::from_str(text)
-        .map_err(|e| Error::input(format!("skeleton manifest is not valid TOML: {e}")))?;
+/// The `[[bin]]`/`[[example]]`/`[[test]]`/`[[bench]]` entry of a dummy target. Tests and
+/// benches are written without the libtest harness: their dummy is a plain `fn main`.
+fn bin_like_table(kind: TargetKind, name: &str, path: &str) -> Table {
     let mut t = Table::new();
     t.insert("name".into(), Value::String(name.into()));
     t.insert("path".into(), Value::String(path.into()));
     if matches!(kind, TargetKind::Test | TargetKind::Bench) {
         t.insert("harness".into(), Value::Boolean(false));
     }
+    t
+}
+
+fn strings(v: &[String]) -> Value {
+    Value::Array(v.iter().cloned().map(Value::String).collect())
+}
+
+/// Appends a dummy target named `name` of `kind` to a skeleton manifest (cook, on demand).
+pub fn add_target(text: &str, kind: TargetKind, name: &str, path: &str) -> Result<String> {
+    let mut doc: Table = toml::from_str(text)
+        .map_err(|e| Error::input(format!("skeleton manifest is not valid TOML: {e}")))?;
+    let t = bin_like_table(kind, name, path);
     let table = kind
         .manifest_table()
         .ok_or_else(|| Error::input("only bins, examples, tests and benches are made on demand"))?;

@@ -167,8 +167,8 @@ fn collect_locals(
     Ok(locals)
 }
 
-/// Accepts a manifest path or a directory holding one.
-fn locate_manifest(path: &Path) -> Result<PathBuf> {
+/// Accepts a manifest path or a directory holding one; the canonical path of the manifest.
+pub fn locate_manifest(path: &Path) -> Result<PathBuf> {
     let candidate = if path.is_dir() {
         path.join("Cargo.toml")
     } else {

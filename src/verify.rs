@@ -290,22 +290,6 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
-/// The manifest file for a path that may be a directory.
-fn manifest_file(path: &Path) -> Result<PathBuf> {
-    let candidate = if path.is_dir() {
-        path.join("Cargo.toml")
-    } else {
-        path.to_path_buf()
-    };
-    if !candidate.is_file() {
-        return Err(
-            Error::input(format!("no manifest at `{}`", candidate.display()))
-                .with_hint("run prewarm in a directory with a Cargo.toml, or pass --manifest-path"),
-        );
-    }
-    crate::fs::canonicalize(&candidate)
-}
-
 /// The real project's layout root: the workspace root, minus as many components as the
 /// recipe's `workspace` path has (the recipe keys every path relative to the layout root).
 fn layout_root(workspace_root: &Path, recipe: &Recipe) -> PathBuf {
@@ -491,7 +475,7 @@ pub fn verify(opts: &Options) -> Result<Report> {
 
     progress.phase(1, STEPS, "planning the recipe");
     let t = Instant::now();
-    let manifest = manifest_file(&opts.manifest_path)?;
+    let manifest = crate::plan::locate_manifest(&opts.manifest_path)?;
     let recipe = crate::plan::plan(&manifest)?;
     let real_ws = crate::metadata::workspace(&manifest)?.root;
     let layout = layout_root(&real_ws, &recipe);
@@ -1561,7 +1545,7 @@ fn edit_member(p: &Probe<'_>, undo: &mut Undo) -> Result<String> {
 /// dependency-neutral edit on its own and reports whether the recipe digest changed.
 pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsReport> {
     let started = Instant::now();
-    let manifest = manifest_file(manifest_path)?;
+    let manifest = crate::plan::locate_manifest(manifest_path)?;
     progress.phase(1, 2, "planning the recipe");
     let recipe = crate::plan::plan(&manifest)?;
     let real_ws = crate::metadata::workspace(&manifest)?.root;
