@@ -239,9 +239,7 @@ fn config_same_version_and_lib_path_with_old_mtimes() {
 #[test]
 fn cook_honours_config_target_dir_and_cleans_it() {
     let (_g, real) = fixture("config");
-    prewarm_ok(&real, &["recipe"]);
-    let cook = tempfile::tempdir().unwrap();
-    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    let cook = recipe_in_fresh_dir(&real);
     prewarm_ok(cook.path(), &["cook", "--quiet"]);
     let out = cook.path().join("build-out/debug");
     assert!(
@@ -258,9 +256,7 @@ fn cook_honours_config_target_dir_and_cleans_it() {
 #[test]
 fn cook_honours_cargo_target_dir_env() {
     let (_g, real) = fixture("single");
-    prewarm_ok(&real, &["recipe"]);
-    let cook = tempfile::tempdir().unwrap();
-    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    let cook = recipe_in_fresh_dir(&real);
     let target = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_prewarm"))
         .args(["cook", "--quiet", "--release"])
@@ -291,9 +287,7 @@ fn cook_honours_cargo_target_dir_env() {
 #[test]
 fn cook_cleans_the_build_target_set_by_environment() {
     let (_g, real) = fixture("workspace");
-    prewarm_ok(&real, &["recipe"]);
-    let cook = tempfile::tempdir().unwrap();
-    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    let cook = recipe_in_fresh_dir(&real);
     let out = Command::new(env!("CARGO_BIN_EXE_prewarm"))
         .args([
             "cook",
@@ -327,9 +321,7 @@ fn cook_cleans_the_build_target_set_by_environment() {
 #[test]
 fn cook_cleans_a_separate_build_dir_and_the_target_dir() {
     let (_g, real) = fixture("single");
-    prewarm_ok(&real, &["recipe"]);
-    let cook = tempfile::tempdir().unwrap();
-    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    let cook = recipe_in_fresh_dir(&real);
     let out = Command::new(env!("CARGO_BIN_EXE_prewarm"))
         .args(["cook", "--quiet"])
         .current_dir(cook.path())
@@ -359,9 +351,7 @@ fn cook_cleans_a_separate_build_dir_and_the_target_dir() {
 #[test]
 fn cook_removes_every_workspace_artifact_and_dummy() {
     let (_g, real) = fixture("workspace");
-    prewarm_ok(&real, &["recipe"]);
-    let cook = tempfile::tempdir().unwrap();
-    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    let cook = recipe_in_fresh_dir(&real);
     prewarm_ok(
         cook.path(),
         &["cook", "--quiet", "--all-targets", "--all-features"],
@@ -415,9 +405,7 @@ fn dummies_compile_under_strict_settings() {
         s.push_str("\n[lints.rust]\nmissing_docs = \"deny\"\nunused = \"deny\"\n");
         std::fs::write(&p, s).unwrap();
     }
-    prewarm_ok(&real, &["recipe"]);
-    let cook = tempfile::tempdir().unwrap();
-    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    let cook = recipe_in_fresh_dir(&real);
     for mode in [
         &[][..],
         &["--check"][..],
@@ -449,9 +437,7 @@ fn dummies_build_for_a_no_std_target() {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("thumbv7em-none-eabihf"));
     let (_g, real) = fixture("config");
-    prewarm_ok(&real, &["recipe"]);
-    let cook = tempfile::tempdir().unwrap();
-    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    let cook = recipe_in_fresh_dir(&real);
     // Without a no_std target installed, check the dummies' no_std-ness on the host: a `--lib`
     // build with `-C panic=abort` and the lib alone.
     let flags: Vec<&str> = if has_target {
@@ -512,12 +498,18 @@ fn assert_no_local_artifacts(profile_dir: &Path, names: &[&str]) {
     }
 }
 
+/// The recipe of the workspace at `real`, alone in a fresh directory (as in a Docker cook stage).
+fn recipe_in_fresh_dir(real: &Path) -> tempfile::TempDir {
+    prewarm_ok(real, &["recipe"]);
+    let cook = tempfile::tempdir().unwrap();
+    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    cook
+}
+
 /// A recipe of the single fixture in a fresh cook directory.
 fn cook_dir() -> (tempfile::TempDir, PathBuf, tempfile::TempDir) {
     let (g, real) = fixture("single");
-    prewarm_ok(&real, &["recipe"]);
-    let cook = tempfile::tempdir().unwrap();
-    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    let cook = recipe_in_fresh_dir(&real);
     let p = cook.path().to_path_buf();
     (cook, p, g)
 }
@@ -696,9 +688,7 @@ fn unknown_package_of_a_dropped_member_is_skipped() {
     )
     .unwrap();
     std::fs::write(m.join("src/lib.rs"), "//! New.\n").unwrap();
-    prewarm_ok(&real, &["recipe"]);
-    let cook = tempfile::tempdir().unwrap();
-    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    let cook = recipe_in_fresh_dir(&real);
     let out = prewarm(cook.path(), &["cook", "-p", "newbie"]);
     assert!(
         out.status.success(),
