@@ -436,7 +436,8 @@ pub fn render(opts: &Options) -> String {
     w("");
     w("# Linkers and the compiler cache from Debian: clang and mold (`-C link-arg=-fuse-ld=mold`),");
     w("# sccache. apt's caches are cache mounts shared by concurrent builds (sharing=locked); the");
-    w("# image's docker-clean hook would empty them after every install, so it goes.");
+    w("# image's docker-clean hook would empty them after every install, so it goes (builds FROM");
+    w("# this image should keep apt's caches in cache mounts too, or clean up after apt-get).");
     w("# DL3008 (pin apt versions): the versions are those of the base image's Debian release;");
     w("# pinning would break the build at each Debian point release.");
     w("# hadolint ignore=DL3008");
