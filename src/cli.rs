@@ -21,6 +21,8 @@ pub enum Command {
     Recipe(cmd::recipe::RecipeArgs),
     /// Build a recipe's dependencies only (Docker cook stage).
     Cook(cmd::cook::CookArgs),
+    #[allow(missing_docs)] // reason: the help of `ImageArgs` (summary, paragraphs, example) is used
+    Image(cmd::image::ImageArgs),
     #[allow(missing_docs)] // reason: a doc comment here would replace the help of `BuilderReportArgs` (summary, paragraphs, example)
     BuilderReport(cmd::builder_report::BuilderReportArgs),
     /// Write CI workflows that build the images with a layered cache, and clean the cache.
@@ -39,6 +41,7 @@ pub fn run(cli: &Cli) -> crate::Result<()> {
     match &cli.command {
         Command::Recipe(args) => cmd::recipe::run(args),
         Command::Cook(args) => cmd::cook::run(args),
+        Command::Image(args) => cmd::image::run(args),
         Command::BuilderReport(args) => cmd::builder_report::run(args),
         Command::Ci(command) => cmd::ci::run(command),
         Command::Verify(args) => cmd::verify::run(args),

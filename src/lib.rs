@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod cook;
+pub mod dockerfile;
 pub mod error;
 pub mod flags;
 pub mod fs;

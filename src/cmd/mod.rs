@@ -4,6 +4,7 @@ pub mod builder_report;
 pub mod ci;
 pub mod check;
 pub mod cook;
+pub mod image;
 pub mod image_builder;
 pub mod recipe;
 pub mod verify;

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# bench-image.sh - the figures of `prewarm image` for examples/hello-service, built with buildah
+# on this machine: a cold build, a rebuild after a source edit, after a metadata edit, and with
+# no change, for
+#   prewarm       the checked-in examples/hello-service/Dockerfile (`prewarm image --release`)
+#   incremental   the same with `--incremental` (the workspace crates' incremental state in a
+#                 cache mount)
+#   plain         a two-stage Dockerfile without prewarm (COPY . . then cargo build, registry in
+#                 a cache mount), as most projects start
+# next to the floor: cargo compiling the workspace's own crates alone, dependencies fresh, on
+# the host with the same toolchain.
+#
+#   scripts/bench-image.sh            (after scripts/engines.sh setup; `just bench` runs it)
+#
+# BENCH_REPS (default 3) rebuilds are timed per kind and the median is shown. "Cold" means no
+# layer cache and empty cache mounts of the project (downloads included), as on a fresh CI
+# runner. Prints a Markdown table on stdout; progress goes to stderr.
+set -euo pipefail
+
+export BUILDAH_ISOLATION=chroot
+REPS=${BENCH_REPS:-3}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+VERSION=$(awk -F'"' '/^version = / { print $2; exit }' "$REPO/Cargo.toml")
+PREWARM_REF=ghcr.io/prewarm-rs/prewarm:$VERSION
+BIN=hello-service
+CACHE_ROOT=/var/tmp/buildah-cache # where buildah keeps cache mounts, by id
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+now() { date +%s.%N; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+command -v buildah >/dev/null || { log "buildah is missing: run scripts/engines.sh setup"; exit 1; }
+buildah inspect --type image docker.io/library/rust:1.95-bookworm >/dev/null 2>&1 ||
+	{ log "base images are missing: run scripts/engines.sh setup"; exit 1; }
+
+log "building prewarm and the prewarm image ($PREWARM_REF)"
+cargo build -q --manifest-path "$REPO/Cargo.toml" --bin prewarm
+PREWARM=$(cargo metadata -q --format-version 1 --no-deps --manifest-path "$REPO/Cargo.toml" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/prewarm
+buildah build --pull=never --layers --force-rm -q -f "$REPO/images/prewarm/Dockerfile" -t "$PREWARM_REF" "$REPO" >/dev/null
+
+WORK=$(mktemp -d /var/tmp/prewarm-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+# build DIR TAG: one timed `buildah build`, seconds on stdout.
+build() {
+	local t0 t1
+	t0=$(now)
+	buildah build --pull=never --layers --force-rm --isolation chroot -t "$2" "$1" >"$WORK/last.log" 2>&1 || {
+		tail -n 40 "$WORK/last.log" >&2
+		return 1
+	}
+	t1=$(now)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", b - a }'
+}
+
+# forget VARIANT: drop the layers and the project's cache mounts, for a cold build.
+forget() {
+	buildah rmi -f "localhost/prewarm-bench/$1" >/dev/null 2>&1 || true
+	rm -rf "${CACHE_ROOT:?}/$BIN-cargo-registry" "${CACHE_ROOT:?}/$BIN-cargo-git" \
+		"${CACHE_ROOT:?}/$BIN-incremental-release" "${CACHE_ROOT:?}/bench-plain-registry"
+}
+
+# The edits: each rebuild gets a new one, so nothing is cached by accident.
+source_edit() { sed -i "s/format!(\"Hello[^,]*, {name}!\")/format!(\"Hello $2, {name}!\")/" "$1/crates/greeting/src/lib.rs"; }
+metadata_edit() { sed -i "s/^description = .*/description = \"A small HTTP service that greets people, revision $2\"/" "$1/crates/server/Cargo.toml"; }
+
+# variant NAME: writes "cold source metadata nochange" seconds to $WORK/NAME.times
+variant() {
+	local name=$1 dir=$WORK/$1 tag=localhost/prewarm-bench/$1 i cold s m n
+	forget "$name"
+	log "$name: cold build"
+	# --no-cache as well: the layer cache is keyed on content, which an earlier run may hold.
+	local t0 t1
+	t0=$(now)
+	buildah build --pull=never --layers --no-cache --force-rm --isolation chroot -t "$tag" "$dir" >"$WORK/last.log" 2>&1 ||
+		{ tail -n 40 "$WORK/last.log" >&2; return 1; }
+	t1=$(now)
+	cold=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	: >"$WORK/s" && : >"$WORK/m" && : >"$WORK/n"
+	for ((i = 1; i <= REPS; i++)); do
+		log "$name: source edit $i/$REPS"
+		source_edit "$dir" "s$i-$RANDOM"
+		build "$dir" "$tag" >>"$WORK/s"
+		log "$name: metadata edit $i/$REPS"
+		metadata_edit "$dir" "m$i-$RANDOM"
+		build "$dir" "$tag" >>"$WORK/m"
+		log "$name: no change $i/$REPS"
+		build "$dir" "$tag" >>"$WORK/n"
+	done
+	s=$(median <"$WORK/s")
+	m=$(median <"$WORK/m")
+	n=$(median <"$WORK/n")
+	echo "$cold $s $m $n" >"$WORK/$name.times"
+	log "$name: cold ${cold}s, source edit ${s}s, metadata edit ${m}s, no change ${n}s"
+}
+
+copy_example() {
+	mkdir -p "$WORK/$1"
+	(cd "$REPO/examples/hello-service" && tar --exclude=target -cf - .) | tar -xf - -C "$WORK/$1"
+}
+
+copy_example prewarm
+copy_example incremental
+(cd "$WORK/incremental" && "$PREWARM" image --release --incremental --force 2>/dev/null)
+copy_example plain
+cat >"$WORK/plain/Dockerfile" <<EOF
+FROM rust:1.95-bookworm AS build
+WORKDIR /app
+COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry,id=bench-plain-registry,sharing=locked \\
+    cargo build --release --locked --bin $BIN && cp target/release/$BIN /usr/local/bin/
+FROM debian:bookworm-slim
+COPY --from=build /usr/local/bin/$BIN /usr/local/bin/
+USER 10001:10001
+ENTRYPOINT ["/usr/local/bin/$BIN"]
+EOF
+
+# The floor: the workspace's own crates compiled alone, with every dependency fresh.
+log "floor: compiling greeting and hello-service alone on the host"
+copy_example floor
+(cd "$WORK/floor" && CARGO_TARGET_DIR="$WORK/floor/target" cargo build -q --release --locked --bin "$BIN")
+: >"$WORK/f"
+for ((i = 1; i <= REPS; i++)); do
+	source_edit "$WORK/floor" "f$i"
+	(cd "$WORK/floor" && CARGO_TARGET_DIR="$WORK/floor/target" cargo clean -q --release -p greeting -p "$BIN")
+	t0=$(now)
+	(cd "$WORK/floor" && CARGO_TARGET_DIR="$WORK/floor/target" cargo build -q --release --locked --bin "$BIN")
+	t1=$(now)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", b - a }' >>"$WORK/f"
+done
+FLOOR=$(median <"$WORK/f")
+log "floor: ${FLOOR}s"
+
+variant prewarm
+variant incremental
+variant plain
+
+ratio() { awk -v a="$1" -v b="$FLOOR" 'BEGIN { printf "%.2fx", a / b }'; }
+row() {
+	local c s m n
+	read -r c s m n <"$WORK/$1.times"
+	printf '| %s | %s s | %s s (%s) | %s s (%s) | %s s |\n' "$2" "$c" "$s" "$(ratio "$s")" "$m" "$(ratio "$m")" "$n"
+}
+echo
+echo "examples/hello-service, release, buildah $(buildah --version | awk '{ print $3 }') (chroot), $(nproc) cores; median of $REPS rebuilds; (x) = multiple of the floor"
+echo
+echo "| Dockerfile | cold | source edit | metadata edit | no change |"
+echo "|---|---|---|---|---|"
+row prewarm "prewarm image --release"
+row incremental "prewarm image --release --incremental"
+row plain "plain (no prewarm)"
+echo "| floor: cargo compiling the workspace's 2 crates alone | | $FLOOR s | | |"

@@ -1,0 +1,767 @@
+//! `prewarm image`: write a project's multi-stage Dockerfile (and a `.dockerignore`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use crate::dockerfile::{self, Binary, BuildContext, Incremental, Linker, ProjectImage};
+use crate::error::{Error, Result};
+use crate::flags::BuildFlags;
+use crate::manifest::relative_to;
+
+/// The Rust version of the base image when neither a toolchain file nor `--rust-version`
+/// names one.
+pub const DEFAULT_RUST_VERSION: &str = "1.95";
+
+/// The Debian release the default images are built on.
+pub const DEBIAN_RELEASE: &str = "bookworm";
+
+/// The layout root inside the image when `--workdir` is not given.
+pub const DEFAULT_WORKDIR: &str = "/app";
+
+/// The image prewarm itself is copied from, unless `--prewarm-image` says otherwise: the one
+/// published for this very version.
+pub fn default_prewarm_image() -> String {
+    format!("ghcr.io/prewarm-rs/prewarm:{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The default runtime image.
+pub fn default_runtime_image() -> String {
+    format!("debian:{DEBIAN_RELEASE}-slim")
+}
+
+/// Write a project's multi-stage Dockerfile (planner, cook, build and runtime stages).
+///
+/// The planner stage writes the recipe, the cook stage builds only the dependencies into a
+/// layer of their own, which stays cached for as long as the recipe does, the build stage
+/// compiles the workspace's crates with the very same cargo flags, and a slim runtime stage
+/// runs the binary as an unprivileged user. Downloads, and the incremental state of debug
+/// builds, live in `BuildKit` cache mounts; credentials come in as secrets, never in a layer.
+///
+/// The Rust version comes from the workspace's rust-toolchain file, else `--rust-version`. A
+/// `.dockerignore` is written next to the build context when there is none. When path
+/// dependencies live outside the workspace root, the build context is the directory that holds
+/// them all; prewarm prints the exact build command. The file uses no heredoc, no `COPY --link`
+/// and no `RUN --network`, so Docker, Podman and Buildah all build it.
+///
+/// Example, in the workspace root:
+///
+///     prewarm image --release --bin my-service
+///     docker build -t my-service .
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+#[allow(clippy::struct_excessive_bools)] // reason: one switch per user-facing option
+pub struct ImageArgs {
+    /// Path to Cargo.toml (of the workspace or any member).
+    #[arg(long, value_name = "PATH", default_value = "Cargo.toml")]
+    pub manifest_path: PathBuf,
+    /// Where to write the Dockerfile (`-` for standard output) [default: `Dockerfile` in the
+    /// workspace root].
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing Dockerfile that prewarm did not write.
+    #[arg(long)]
+    pub force: bool,
+    /// Rust version of the base image, when the workspace has no rust-toolchain file naming one
+    /// [default: 1.95].
+    #[arg(long, value_name = "X.Y[.Z]", help_heading = "Image")]
+    pub rust_version: Option<String>,
+    /// The Rust image of the build stages [default: rust:<version>-bookworm].
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        conflicts_with = "rust_version",
+        help_heading = "Image"
+    )]
+    pub base_image: Option<String>,
+    /// The final stage: a slim image with the binary, or none (the build stage is the last).
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        value_name = "KIND",
+        help_heading = "Image"
+    )]
+    pub runtime: Runtime,
+    /// The image of the runtime stage [default: debian:bookworm-slim].
+    #[arg(long, value_name = "IMAGE", help_heading = "Image")]
+    pub runtime_image: Option<String>,
+    /// Debian packages the runtime stage installs (repeatable; e.g. ca-certificates).
+    #[arg(long, value_name = "PACKAGE", help_heading = "Image")]
+    pub runtime_apt: Vec<String>,
+    /// Debian packages the build stages install (repeatable; e.g. libssl-dev).
+    #[arg(long, value_name = "PACKAGE", help_heading = "Image")]
+    pub apt: Vec<String>,
+    /// The linker: the toolchain's default, mold or LLVM's lld (installed from Debian).
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        value_name = "LINKER",
+        help_heading = "Image"
+    )]
+    pub linker: Linker,
+    /// Compile through sccache, its cache in a cache mount.
+    #[arg(long, help_heading = "Image")]
+    pub sccache: bool,
+    /// Keep the workspace crates' incremental state in a cache mount, and turn incremental
+    /// compilation on for release-like profiles (faster rebuilds after an edit; the binary may
+    /// run a little slower). Debug builds always keep it.
+    #[arg(long, help_heading = "Image")]
+    pub incremental: bool,
+    /// The directory the sources go to inside the image.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_WORKDIR, help_heading = "Image")]
+    pub workdir: String,
+    /// The image prewarm itself is copied from [default: ghcr.io/prewarm-rs/prewarm:<version>].
+    #[arg(long, value_name = "IMAGE", help_heading = "Image")]
+    pub prewarm_image: Option<String>,
+    /// Give cargo a private registry's credentials through the `BuildKit` secret
+    /// `cargo-credentials` (a credentials.toml), never through a layer or a build argument.
+    #[arg(long, help_heading = "Image")]
+    pub cargo_credentials: bool,
+    /// Give git dependencies credentials through the `BuildKit` secret `git-credentials` (a
+    /// git-credential-store file); cargo then fetches with the git command line.
+    #[arg(long, help_heading = "Image")]
+    pub git_credentials: bool,
+    /// Leave out the `# syntax=docker/dockerfile:1` line (for builders that cannot pull it).
+    #[arg(long, help_heading = "Image")]
+    pub no_syntax: bool,
+    /// The cargo flags of the cook and the build (always with `--locked`).
+    #[command(flatten)]
+    pub flags: BuildFlags,
+    /// The shared rust-builder image (`--builder`) and its options.
+    #[command(flatten)]
+    pub builder: crate::cmd::image_builder::BuilderArgs,
+}
+
+/// The final stage of the image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Runtime {
+    /// A slim image with just the binary (`--runtime-image`).
+    #[default]
+    Slim,
+    /// No runtime stage: the build stage is the image.
+    None,
+}
+
+/// A generated Dockerfile and where its files go.
+#[derive(Debug)]
+pub struct Generated {
+    /// The resolved image description.
+    pub image: ProjectImage,
+    /// The Dockerfile's text.
+    pub dockerfile: String,
+    /// Where to write it (`None`: standard output).
+    pub dockerfile_path: Option<PathBuf>,
+    /// The build context directory.
+    pub context_dir: PathBuf,
+    /// The `.dockerignore` to write, when the context has none.
+    pub dockerignore: Option<(PathBuf, String)>,
+}
+
+/// Runs `prewarm image`.
+pub fn run(args: &ImageArgs) -> Result<()> {
+    // `--builder` (the shared rust-builder image) hooks in here, before the project is read.
+    if args.builder.builder {
+        return crate::cmd::image_builder::run(
+            &args.builder,
+            args.base_image.as_deref(),
+            args.rust_version.as_deref(),
+            args.output.as_deref(),
+            args.force,
+        );
+    }
+    let generated = generate(args)?;
+    let Some(path) = &generated.dockerfile_path else {
+        std::io::stdout()
+            .write_all(generated.dockerfile.as_bytes())
+            .map_err(|e| Error::io("write", Path::new("<stdout>"), &e))?;
+        return Ok(());
+    };
+    check_overwrite(path, args.force)?;
+    crate::fs::write_atomic(path, &generated.dockerfile)?;
+    let mut written = vec![format!("`{}`", path.display())];
+    if let Some((ignore_path, text)) = &generated.dockerignore {
+        crate::fs::write_atomic(ignore_path, text)?;
+        written.push(format!("`{}`", ignore_path.display()));
+    }
+    eprintln!("prewarm: wrote {}", written.join(" and "));
+    let context = &generated.image.context.from_workspace;
+    if context == "." {
+        eprintln!("prewarm: build it from the workspace root with");
+    } else {
+        eprintln!(
+            "prewarm: the build context is `{}` (the directory holding the workspace and its path dependencies); build it from there with",
+            generated.context_dir.display()
+        );
+    }
+    for cmd in generated.image.build_commands() {
+        eprintln!("    {cmd}");
+    }
+    Ok(())
+}
+
+/// Refuses to overwrite a file that prewarm did not write, unless forced.
+fn check_overwrite(path: &Path, force: bool) -> Result<()> {
+    if force || !path.exists() {
+        return Ok(());
+    }
+    let text = crate::fs::read_to_string(path)?;
+    let ours = text
+        .lines()
+        .take(3)
+        .any(|l| l.starts_with(dockerfile::MARKER));
+    if ours {
+        return Ok(());
+    }
+    Err(Error::input(format!(
+        "`{}` exists and was not written by prewarm",
+        path.display()
+    ))
+    .with_hint("pass --force to overwrite it, or --output to write somewhere else"))
+}
+
+/// Resolves the workspace and the options into the Dockerfile (and `.dockerignore`) text.
+pub fn generate(args: &ImageArgs) -> Result<Generated> {
+    let manifest = if args.manifest_path.is_dir() {
+        args.manifest_path.join("Cargo.toml")
+    } else {
+        args.manifest_path.clone()
+    };
+    let recipe = crate::plan::plan(&manifest)?;
+    let ws = crate::metadata::workspace(&crate::fs::canonicalize(&manifest)?)?;
+    let ws_root = crate::fs::canonicalize(&ws.root)?;
+    let layout_root = layout_root(&ws_root, &recipe.workspace);
+    let config = Config::read(&ws_root, &layout_root)?;
+
+    let workdir = check_workdir(&args.workdir)?;
+    let mut flags = args.flags.clone();
+    let binaries = select_binaries(&ws, &mut flags, args.runtime)?;
+    if !flags.frozen {
+        flags.locked = true;
+    }
+
+    let target_dir = flags
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| config.target_dir.clone());
+    let out_dir = out_dir(&flags, &config, &target_dir, !binaries.is_empty())?;
+    let binaries: Vec<Binary> = binaries
+        .into_iter()
+        .map(|name| Binary {
+            built_at: format!("{out_dir}/{name}"),
+            name,
+        })
+        .collect();
+    let workspace_in_image = if recipe.workspace == "." {
+        workdir.clone()
+    } else {
+        format!("{}/{}", workdir.trim_end_matches('/'), recipe.workspace)
+    };
+    let incremental = incremental(&flags, &out_dir, &workspace_in_image, args.incremental);
+    check_linker(args.linker, &config)?;
+
+    let base_image = match &args.base_image {
+        Some(image) => image.clone(),
+        None => format!(
+            "rust:{}-{DEBIAN_RELEASE}",
+            rust_version(args.rust_version.as_deref(), &config)?
+        ),
+    };
+    for p in args.apt.iter().chain(&args.runtime_apt) {
+        check_package(p)?;
+    }
+
+    let name = image_name(&ws, &binaries);
+    let dockerfile_path = match &args.output {
+        Some(p) if p.as_os_str() == "-" => None,
+        Some(p) => Some(absolute(p)?),
+        None => Some(ws_root.join("Dockerfile")),
+    };
+    // Written to standard output, the header still assumes the default place.
+    let placed = dockerfile_path
+        .clone()
+        .unwrap_or_else(|| ws_root.join("Dockerfile"));
+    let dockerfile_in_context = if placed.starts_with(&layout_root) {
+        relative_to(&placed, &layout_root)
+    } else {
+        placed.display().to_string()
+    };
+    let context = BuildContext {
+        dockerfile: dockerfile_in_context,
+        from_workspace: relative_to(&layout_root, &ws_root),
+        tag: name.clone(),
+    };
+
+    let image = ProjectImage {
+        name,
+        invocation: invocation(args),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        syntax: !args.no_syntax,
+        base_image,
+        runtime_image: match args.runtime {
+            Runtime::None => None,
+            Runtime::Slim => Some(
+                args.runtime_image
+                    .clone()
+                    .unwrap_or_else(default_runtime_image),
+            ),
+        },
+        prewarm_image: args
+            .prewarm_image
+            .clone()
+            .unwrap_or_else(default_prewarm_image),
+        workdir,
+        workspace: recipe.workspace.clone(),
+        flags,
+        binaries,
+        linker: args.linker,
+        sccache: args.sccache,
+        incremental,
+        build_packages: args.apt.clone(),
+        runtime_packages: args.runtime_apt.clone(),
+        cargo_credentials: args.cargo_credentials,
+        git_credentials: args.git_credentials,
+        context,
+    };
+
+    let dockerignore = if dockerfile_path.is_some() && !layout_root.join(".dockerignore").exists() {
+        let mut extra = Vec::new();
+        let abs_target = ws_root.join(&target_dir);
+        if !Path::new(&target_dir).is_absolute()
+            && abs_target.starts_with(&layout_root)
+            && abs_target.file_name().is_some_and(|n| n != "target")
+        {
+            extra.push(relative_to(&abs_target, &layout_root));
+        }
+        Some((
+            layout_root.join(".dockerignore"),
+            image.dockerignore(&extra),
+        ))
+    } else {
+        None
+    };
+
+    Ok(Generated {
+        dockerfile: image.dockerfile().to_string(),
+        image,
+        dockerfile_path,
+        context_dir: layout_root,
+        dockerignore,
+    })
+}
+
+/// Where cargo puts the binaries: `<target-dir>[/<triple>]/<profile>`, relative to the
+/// workspace root (or absolute).
+fn out_dir(
+    flags: &BuildFlags,
+    config: &Config,
+    target_dir: &str,
+    has_binaries: bool,
+) -> Result<String> {
+    let triple = match (flags.target.as_slice(), &config.target) {
+        ([], t) => t.clone(),
+        ([t], _) => Some(t.clone()),
+        (_, _) if !has_binaries => None,
+        (many, _) => {
+            return Err(Error::input(format!(
+                "an image holds binaries for one target, but {} targets were given ({})",
+                many.len(),
+                many.join(", ")
+            ))
+            .with_hint("pass one --target, or --runtime none without --bin"));
+        }
+    };
+    let mut dir = target_dir.to_string();
+    if let Some(t) = &triple {
+        dir = format!("{dir}/{t}");
+    }
+    Ok(format!("{dir}/{}", flags.profile_dir()))
+}
+
+/// The incremental cache mount: always for dev-like profiles (incremental already), with
+/// `--incremental` for the others (which it turns incremental).
+fn incremental(
+    flags: &BuildFlags,
+    out_dir: &str,
+    workspace_in_image: &str,
+    on: bool,
+) -> Option<Incremental> {
+    let dev_like = flags.profile_dir() == "debug";
+    if !(dev_like || on) {
+        return None;
+    }
+    let dir = if Path::new(out_dir).is_absolute() {
+        format!("{out_dir}/incremental")
+    } else {
+        format!("{workspace_in_image}/{out_dir}/incremental")
+    };
+    let profile_env = (!dev_like).then(|| {
+        let name = flags.profile.clone().unwrap_or_else(|| "release".into());
+        format!(
+            "CARGO_PROFILE_{}_INCREMENTAL",
+            name.to_uppercase().replace('-', "_")
+        )
+    });
+    Some(Incremental { dir, profile_env })
+}
+
+/// The linker's flags go to `build.rustflags`, which `target.*.rustflags` would override.
+fn check_linker(linker: Linker, config: &Config) -> Result<()> {
+    let Some(file) = config
+        .target_rustflags
+        .as_ref()
+        .filter(|_| linker != Linker::Default)
+    else {
+        return Ok(());
+    };
+    Err(Error::input(format!(
+        "`--linker {}` adds rustc flags through `build.rustflags`, but `{}` sets `target.*.rustflags`, which cargo prefers, so the linker flags would be ignored",
+        linker.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default(),
+        file.display()
+    ))
+    .with_hint(format!(
+        "add `{}` to those target rustflags yourself and use --apt for the linker's package, or move the flags to `build.rustflags`",
+        linker.rustflags()
+    )))
+}
+
+/// The layout root: the workspace root with the recipe's relative `workspace` taken off.
+fn layout_root(ws_root: &Path, workspace: &str) -> PathBuf {
+    let mut root = ws_root.to_path_buf();
+    for c in Path::new(workspace).components() {
+        if matches!(c, std::path::Component::Normal(_)) {
+            root.pop();
+        }
+    }
+    root
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        return Ok(p.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::io("read", Path::new("."), &e))?;
+    let joined = cwd.join(p);
+    // Resolve the directory (it must exist) but not the file (it may not yet).
+    match (joined.parent(), joined.file_name()) {
+        (Some(dir), Some(name)) if dir.is_dir() => Ok(crate::fs::canonicalize(dir)?.join(name)),
+        _ => Ok(joined),
+    }
+}
+
+fn check_workdir(dir: &str) -> Result<String> {
+    let ok = dir.starts_with('/')
+        && dir.len() > 1
+        && !dir
+            .chars()
+            .any(|c| c.is_whitespace() || "\"'$\\`".contains(c));
+    if !ok {
+        return Err(Error::input(format!(
+            "`--workdir {dir}` is not a plain absolute directory"
+        ))
+        .with_hint("pass an absolute path without spaces or quotes, such as /app"));
+    }
+    Ok(dir.trim_end_matches('/').to_string())
+}
+
+fn check_package(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".+-:=~_".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            Error::input(format!("`{name}` is not a Debian package name")).with_hint(
+                "pass one package per --apt/--runtime-apt, e.g. --apt libssl-dev --apt pkg-config",
+            ),
+        )
+    }
+}
+
+/// The binaries the image runs: `--bin` as given (checked), else the workspace's only binary.
+/// A chosen binary is added to the flags, so the cook builds exactly its dependencies.
+fn select_binaries(
+    ws: &crate::metadata::Workspace,
+    flags: &mut BuildFlags,
+    runtime: Runtime,
+) -> Result<Vec<String>> {
+    use crate::metadata::TargetKind;
+    let selected = |p: &crate::metadata::Package| {
+        flags.package.is_empty()
+            || flags
+                .package
+                .iter()
+                .any(|s| s.split(['@', ':']).next() == Some(p.name.as_str()))
+    };
+    let all: Vec<(&str, &crate::metadata::Target)> = ws
+        .packages
+        .iter()
+        .filter(|p| selected(p))
+        .flat_map(|p| p.targets.iter().map(move |t| (p.name.as_str(), t)))
+        .filter(|(_, t)| t.kind == TargetKind::Bin)
+        .collect();
+    let mut names: Vec<String> = all.iter().map(|(_, t)| t.name.clone()).collect();
+    names.sort();
+    names.dedup();
+    if !flags.bin.is_empty() {
+        for b in &flags.bin {
+            if !names.contains(b) {
+                return Err(
+                    Error::input(format!("no binary `{b}` in the workspace")).with_hint(
+                        if names.is_empty() {
+                            "the workspace has no binary targets".to_string()
+                        } else {
+                            format!("its binaries: {}", names.join(", "))
+                        },
+                    ),
+                );
+            }
+        }
+        return Ok(flags.bin.clone());
+    }
+    let other_selection = flags.bins
+        || flags.lib
+        || flags.examples
+        || flags.tests
+        || flags.benches
+        || flags.all_targets
+        || !flags.example.is_empty()
+        || !flags.test.is_empty()
+        || !flags.bench.is_empty();
+    if runtime == Runtime::None && other_selection {
+        return Ok(Vec::new());
+    }
+    let plain: Vec<String> = {
+        let mut v: Vec<String> = all
+            .iter()
+            .filter(|(_, t)| t.required_features.is_empty())
+            .map(|(_, t)| t.name.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    match plain.as_slice() {
+        [one] => {
+            flags.bin.push(one.clone());
+            Ok(vec![one.clone()])
+        }
+        [] if runtime == Runtime::None => Ok(Vec::new()),
+        [] => Err(Error::input("the workspace has no binary for the runtime stage to run")
+            .with_hint(if names.is_empty() {
+                "pass --runtime none to write an image that only builds".to_string()
+            } else {
+                format!("pick one with --bin (its binaries: {}), or pass --runtime none", names.join(", "))
+            })),
+        many => Err(Error::input(format!(
+            "the workspace has several binaries ({}); the image needs to know which to build and run",
+            many.join(", ")
+        ))
+        .with_hint("pick one with --bin NAME (repeat --bin for several; the first is the entrypoint)")),
+    }
+}
+
+/// A name for the image (tag, comments, cache ids): the binary, else the package, else the
+/// workspace directory; lowercase, in the characters an image tag and a cache id allow.
+fn image_name(ws: &crate::metadata::Workspace, binaries: &[Binary]) -> String {
+    let root_pkg = ws.packages.iter().find(|p| p.dir() == ws.root);
+    let name = match (binaries.first(), root_pkg, ws.packages.as_slice()) {
+        (Some(b), _, _) => b.name.clone(),
+        (None, Some(p), _) | (None, None, [p]) => p.name.clone(),
+        _ => ws
+            .root
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+    };
+    let clean: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let clean = clean
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
+    if clean.is_empty() {
+        "app".into()
+    } else {
+        clean
+    }
+}
+
+/// The Rust version: a numeric toolchain channel wins; `--rust-version` may only agree with it.
+fn rust_version(flag: Option<&str>, config: &Config) -> Result<String> {
+    let numeric = |v: &str| {
+        let parts: Vec<&str> = v.split('.').collect();
+        (2..=3).contains(&parts.len())
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    };
+    if let Some(v) = flag {
+        if !numeric(v) {
+            return Err(Error::input(format!(
+                "`--rust-version {v}` is not a Rust release such as 1.95 or 1.95.0"
+            ))
+            .with_hint("for other toolchains, pass the image itself with --base-image"));
+        }
+    }
+    match (&config.toolchain, flag) {
+        (Some((file, channel)), Some(v)) if numeric(channel) && channel != v => Err(Error::input(format!(
+            "`--rust-version {v}` disagrees with `{}`, which pins {channel}; rustup in the image would install {channel} anyway",
+            file.display()
+        ))
+        .with_hint("drop --rust-version, or change the toolchain file")),
+        (Some((_, channel)), None) if numeric(channel) => Ok(channel.clone()),
+        (_, Some(v)) => Ok(v.to_string()),
+        _ => Ok(DEFAULT_RUST_VERSION.to_string()),
+    }
+}
+
+/// The canonical command line that writes the same file (for the header).
+fn invocation(args: &ImageArgs) -> String {
+    let mut w: Vec<String> = vec!["prewarm".into(), "image".into()];
+    w.extend(args.flags.to_args());
+    for (name, v) in [
+        ("rust-version", &args.rust_version),
+        ("base-image", &args.base_image),
+    ] {
+        if let Some(v) = v {
+            w.push(format!("--{name}={v}"));
+        }
+    }
+    if args.runtime == Runtime::None {
+        w.push("--runtime=none".into());
+    }
+    if let Some(v) = &args.runtime_image {
+        w.push(format!("--runtime-image={v}"));
+    }
+    let mut runtime_apt = args.runtime_apt.clone();
+    runtime_apt.sort();
+    for p in &runtime_apt {
+        w.push(format!("--runtime-apt={p}"));
+    }
+    let mut apt = args.apt.clone();
+    apt.sort();
+    for p in &apt {
+        w.push(format!("--apt={p}"));
+    }
+    if args.linker != Linker::Default {
+        if let Some(v) = args.linker.to_possible_value() {
+            w.push(format!("--linker={}", v.get_name()));
+        }
+    }
+    for (on, name) in [
+        (args.sccache, "--sccache"),
+        (args.incremental, "--incremental"),
+        (args.cargo_credentials, "--cargo-credentials"),
+        (args.git_credentials, "--git-credentials"),
+        (args.no_syntax, "--no-syntax"),
+    ] {
+        if on {
+            w.push(name.into());
+        }
+    }
+    if args.workdir.trim_end_matches('/') != DEFAULT_WORKDIR {
+        w.push(format!("--workdir={}", args.workdir));
+    }
+    let default_prewarm = default_prewarm_image();
+    if let Some(p) = args
+        .prewarm_image
+        .as_ref()
+        .filter(|p| **p != default_prewarm)
+    {
+        w.push(format!("--prewarm-image={p}"));
+    }
+    dockerfile::shell_line(&w)
+}
+
+/// What the cargo config files of the workspace say about where and for what it builds.
+#[derive(Debug, Default)]
+struct Config {
+    /// `build.target-dir`, relative to the workspace root (or absolute); `target` if unset.
+    target_dir: String,
+    /// `build.target`, if one triple.
+    target: Option<String>,
+    /// A config file that sets `target.*.rustflags`.
+    target_rustflags: Option<PathBuf>,
+    /// The toolchain file and its channel.
+    toolchain: Option<(PathBuf, String)>,
+}
+
+impl Config {
+    fn read(ws_root: &Path, layout_root: &Path) -> Result<Config> {
+        let mut config = Config {
+            target_dir: "target".into(),
+            ..Config::default()
+        };
+        let mut target_dir = None;
+        // Nearest first: the first file that sets a key wins.
+        for found in crate::config::config_files(ws_root, layout_root)? {
+            let doc: toml::Table = toml::from_str(&found.text).unwrap_or_default();
+            let base = found
+                .path
+                .parent()
+                .and_then(Path::parent)
+                .unwrap_or(ws_root);
+            if let Some(build) = doc.get("build").and_then(toml::Value::as_table) {
+                if target_dir.is_none() {
+                    if let Some(dir) = build.get("target-dir").and_then(toml::Value::as_str) {
+                        let abs = if Path::new(dir).is_absolute() {
+                            PathBuf::from(dir)
+                        } else {
+                            base.join(dir)
+                        };
+                        target_dir = Some(
+                            if abs.starts_with(ws_root) || !Path::new(dir).is_absolute() {
+                                relative_to(&abs, ws_root)
+                            } else {
+                                dir.to_string()
+                            },
+                        );
+                    }
+                }
+                if config.target.is_none() {
+                    match build.get("target") {
+                        Some(toml::Value::String(t)) => config.target = Some(t.clone()),
+                        Some(toml::Value::Array(a)) if a.len() == 1 => {
+                            config.target = a[0].as_str().map(str::to_string);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if config.target_rustflags.is_none() {
+                let sets = doc
+                    .get("target")
+                    .and_then(toml::Value::as_table)
+                    .is_some_and(|t| t.values().any(|v| v.get("rustflags").is_some()));
+                if sets {
+                    config.target_rustflags = Some(found.path.clone());
+                }
+            }
+        }
+        if let Some(dir) = target_dir {
+            config.target_dir = dir;
+        }
+        if let Some(found) = crate::config::toolchain_file(ws_root, layout_root)? {
+            if let Some(channel) = crate::config::toolchain_channel(&found.text) {
+                config.toolchain = Some((found.path, channel));
+            }
+        }
+        Ok(config)
+    }
+}

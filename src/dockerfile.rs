@@ -1,0 +1,899 @@
+//! Dockerfiles as prewarm writes them: a small model of stages and instructions, rendered the
+//! same way every time and commented for a human reader, and the project image (planner, cook,
+//! build and runtime stages) that `prewarm image` describes with it.
+//!
+//! Everything here is pure: the caller resolves the workspace (names, paths, toolchain) into a
+//! [`ProjectImage`], and [`ProjectImage::dockerfile`] only arranges and renders. The output uses
+//! no feature that one of Docker `BuildKit`, Podman or Buildah lacks: no heredocs, no
+//! `COPY --link`, no `RUN --network`.
+
+use std::fmt::{self, Write as _};
+
+use clap::ValueEnum;
+
+use crate::flags::BuildFlags;
+
+/// The Dockerfile frontend named by the `# syntax` line.
+pub const SYNTAX: &str = "docker/dockerfile:1";
+
+/// `CARGO_HOME` of the official rust images, which the cache mounts and secrets point into.
+pub const CARGO_HOME: &str = "/usr/local/cargo";
+
+/// Where sccache keeps its cache (a cache mount) when `--sccache` is on.
+pub const SCCACHE_DIR: &str = "/var/cache/sccache";
+
+/// Where the planner writes the recipe and the cook reads it (outside the layout root, so
+/// the cook directory holds nothing but the skeleton).
+pub const RECIPE_PATH: &str = "/recipe.json";
+
+/// Where the build stage puts the binaries it built, outside any cache mount.
+pub const BIN_DIR: &str = "/usr/local/bin";
+
+/// The first line of every Dockerfile prewarm writes after the `# syntax` line; it is how
+/// prewarm recognises its own files (which it may overwrite).
+pub const MARKER: &str = "# Written by prewarm";
+
+/// A Dockerfile: an optional `# syntax` line, a header comment and the stages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dockerfile {
+    /// Whether to start with `# syntax=docker/dockerfile:1`.
+    pub syntax: bool,
+    /// Comment lines at the top (without the `# `).
+    pub header: Vec<String>,
+    /// The stages, in order.
+    pub stages: Vec<Stage>,
+}
+
+/// One build stage: `FROM <from> AS <name>` and its steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    /// The stage name (`AS ...`).
+    pub name: String,
+    /// The image or earlier stage it starts from.
+    pub from: String,
+    /// Comment lines above the `FROM`.
+    pub comment: Vec<String>,
+    /// The instructions.
+    pub steps: Vec<Step>,
+}
+
+/// One instruction with the comment above it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Comment lines (without the `# `). Every ignored hadolint rule is justified here.
+    pub comment: Vec<String>,
+    /// hadolint rules ignored for this instruction (`# hadolint ignore=...`).
+    pub hadolint_ignore: Vec<&'static str>,
+    /// The instruction.
+    pub instruction: Instruction,
+}
+
+/// The instructions prewarm writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Instruction {
+    /// `WORKDIR dir`
+    Workdir(String),
+    /// `ENV K=V ...`, one variable per line.
+    Env(Vec<(String, String)>),
+    /// `COPY [--from=stage] src... dst`
+    Copy {
+        /// A stage name or image reference to copy from.
+        from: Option<String>,
+        /// Source paths.
+        src: Vec<String>,
+        /// Destination.
+        dst: String,
+    },
+    /// `RUN [--mount=...] cmd && cmd ...`
+    Run(Run),
+    /// `USER user`
+    User(String),
+    /// `ENTRYPOINT ["..."]`
+    Entrypoint(Vec<String>),
+}
+
+/// A shell-form `RUN`: its mounts and its commands, joined with `&&`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Run {
+    /// `--mount=` options.
+    pub mounts: Vec<Mount>,
+    /// Shell commands, each on its own line.
+    pub commands: Vec<String>,
+}
+
+/// A `BuildKit` `RUN --mount`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    /// `type=cache`: a directory kept by the builder between builds, never part of a layer.
+    Cache {
+        /// Mount point.
+        target: String,
+        /// Cache id (default: the target path, shared by every build using the same path).
+        id: Option<String>,
+        /// Whether concurrent builds wait for each other (`sharing=locked`) or share it.
+        ///
+        /// Buildah 1.28 (Debian 12) holds a locked cache until its whole build ends, so a
+        /// second `RUN` of the same build that mounts it again waits forever: a locked id
+        /// must appear in one `RUN` per Dockerfile.
+        locked: bool,
+    },
+    /// `type=secret`: a file given to the build (`--secret id=...,src=...`), never in a layer.
+    Secret {
+        /// Secret id.
+        id: String,
+        /// Where the file appears during the `RUN`.
+        target: String,
+    },
+}
+
+impl Step {
+    /// A step without comment.
+    pub fn new(instruction: Instruction) -> Step {
+        Step {
+            comment: Vec::new(),
+            hadolint_ignore: Vec::new(),
+            instruction,
+        }
+    }
+
+    /// A step with comment lines.
+    pub fn commented(comment: &[&str], instruction: Instruction) -> Step {
+        Step {
+            comment: comment.iter().map(|s| (*s).to_string()).collect(),
+            hadolint_ignore: Vec::new(),
+            instruction,
+        }
+    }
+}
+
+impl Mount {
+    /// A cache mount that concurrent builds take one at a time.
+    pub fn locked_cache(target: &str, id: Option<&str>) -> Mount {
+        Mount::Cache {
+            target: target.to_string(),
+            id: id.map(str::to_string),
+            locked: true,
+        }
+    }
+
+    /// A cache mount that concurrent builds share.
+    pub fn shared_cache(target: &str, id: Option<&str>) -> Mount {
+        Mount::Cache {
+            target: target.to_string(),
+            id: id.map(str::to_string),
+            locked: false,
+        }
+    }
+}
+
+impl fmt::Display for Mount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mount::Cache { target, id, locked } => {
+                write!(f, "--mount=type=cache,target={target}")?;
+                if let Some(id) = id {
+                    write!(f, ",id={id}")?;
+                }
+                if *locked {
+                    f.write_str(",sharing=locked")?;
+                }
+                Ok(())
+            }
+            Mount::Secret { id, target } => {
+                write!(f, "--mount=type=secret,id={id},target={target}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Dockerfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.syntax {
+            writeln!(f, "# syntax={SYNTAX}")?;
+        }
+        for line in &self.header {
+            comment(f, "", line)?;
+        }
+        for stage in &self.stages {
+            writeln!(f)?;
+            for line in &stage.comment {
+                comment(f, "", line)?;
+            }
+            writeln!(f, "FROM {} AS {}", stage.from, stage.name)?;
+            for step in &stage.steps {
+                if !step.comment.is_empty() {
+                    writeln!(f)?;
+                }
+                for line in &step.comment {
+                    comment(f, "", line)?;
+                }
+                if !step.hadolint_ignore.is_empty() {
+                    writeln!(f, "# hadolint ignore={}", step.hadolint_ignore.join(","))?;
+                }
+                render_instruction(f, &step.instruction)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn comment(f: &mut fmt::Formatter<'_>, indent: &str, line: &str) -> fmt::Result {
+    if line.is_empty() {
+        writeln!(f, "{indent}#")
+    } else {
+        writeln!(f, "{indent}# {line}")
+    }
+}
+
+fn render_instruction(f: &mut fmt::Formatter<'_>, instruction: &Instruction) -> fmt::Result {
+    match instruction {
+        Instruction::Workdir(dir) => writeln!(f, "WORKDIR {dir}"),
+        Instruction::User(user) => writeln!(f, "USER {user}"),
+        Instruction::Env(vars) => {
+            let lines: Vec<String> = vars
+                .iter()
+                .map(|(k, v)| format!("{k}={}", env_value(v)))
+                .collect();
+            writeln!(f, "ENV {}", lines.join(" \\\n    "))
+        }
+        Instruction::Copy { from, src, dst } => {
+            f.write_str("COPY ")?;
+            if let Some(from) = from {
+                write!(f, "--from={from} ")?;
+            }
+            writeln!(f, "{} {dst}", src.join(" "))
+        }
+        Instruction::Entrypoint(args) => {
+            let json = serde_json::to_string(args).map_err(|_| fmt::Error)?;
+            writeln!(f, "ENTRYPOINT {}", json.replace("\",\"", "\", \""))
+        }
+        Instruction::Run(run) => {
+            let mut lines: Vec<String> = run.mounts.iter().map(ToString::to_string).collect();
+            let mut commands = run.commands.iter();
+            if let Some(first) = commands.next() {
+                lines.push(first.clone());
+            }
+            let mut out = String::from("RUN ");
+            out.push_str(&lines.join(" \\\n    "));
+            for cmd in commands {
+                let _ = write!(out, " \\\n && {cmd}");
+            }
+            writeln!(f, "{out}")
+        }
+    }
+}
+
+/// An `ENV` value: bare when it holds only plain characters, else double-quoted.
+fn env_value(v: &str) -> String {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:,=+@%".contains(c))
+    {
+        v.to_string()
+    } else {
+        let mut out = String::from("\"");
+        for c in v.chars() {
+            if matches!(c, '"' | '\\' | '$') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+        out
+    }
+}
+
+/// One word for a POSIX shell: bare when it holds only plain characters, else single-quoted.
+pub fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:,=+@%".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// Words joined into one shell command line.
+pub fn shell_line<S: AsRef<str>>(words: &[S]) -> String {
+    words
+        .iter()
+        .map(|w| shell_word(w.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The linker the project is built with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Linker {
+    /// Whatever the toolchain uses by default (`rust-lld` on `x86_64` Linux since Rust 1.90).
+    #[default]
+    Default,
+    /// mold, from Debian's package, driven by the C compiler (`-fuse-ld=mold`).
+    Mold,
+    /// LLVM's lld from Debian's package, instead of the toolchain's own rust-lld.
+    Lld,
+}
+
+impl Linker {
+    /// Debian packages the linker needs.
+    pub fn packages(self) -> &'static [&'static str] {
+        match self {
+            Linker::Default => &[],
+            Linker::Mold => &["mold"],
+            Linker::Lld => &["lld"],
+        }
+    }
+
+    /// rustc flags that select it (empty for the default).
+    pub fn rustflags(self) -> &'static str {
+        match self {
+            Linker::Default => "",
+            // The last `-fuse-ld` wins: this one comes after the one rustc adds for rust-lld.
+            Linker::Mold => "-C link-arg=-fuse-ld=mold",
+            // Turn off the bundled rust-lld, so that `-fuse-ld=lld` finds the system's ld.lld.
+            Linker::Lld => "-C linker-features=-lld -C link-arg=-fuse-ld=lld",
+        }
+    }
+}
+
+/// Whether the workspace's crates keep their incremental compilation state in a cache mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incremental {
+    /// The incremental directory (absolute), mounted as a cache in the build step.
+    pub dir: String,
+    /// `CARGO_PROFILE_<NAME>_INCREMENTAL`, set when the profile is not incremental by default.
+    pub profile_env: Option<String>,
+}
+
+/// A binary the build stage produces and the runtime stage runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binary {
+    /// Its name (`--bin`).
+    pub name: String,
+    /// Where cargo writes it, relative to the workspace directory (or absolute).
+    pub built_at: String,
+}
+
+/// How to build the Dockerfile: where the build context is, relative to the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildContext {
+    /// The Dockerfile's path relative to the build context.
+    pub dockerfile: String,
+    /// The build context relative to the workspace root (`.` when they are the same).
+    pub from_workspace: String,
+    /// The image tag suggested in the build command.
+    pub tag: String,
+}
+
+/// Everything that decides the project image, resolved from the workspace and the options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // reason: one switch per user-facing option
+pub struct ProjectImage {
+    /// A name for the project (comments and cache ids).
+    pub name: String,
+    /// The `prewarm image ...` command line that writes this file (for the header).
+    pub invocation: String,
+    /// prewarm's version (for the header).
+    pub version: String,
+    /// Write the `# syntax` line.
+    pub syntax: bool,
+    /// The Rust image of the base stage.
+    pub base_image: String,
+    /// The image of the runtime stage; `None` for no runtime stage.
+    pub runtime_image: Option<String>,
+    /// The image holding `/usr/local/bin/prewarm`.
+    pub prewarm_image: String,
+    /// The layout root inside the image.
+    pub workdir: String,
+    /// The workspace root relative to the layout root (`.` when the same).
+    pub workspace: String,
+    /// The cargo flags, identical for the cook and the build.
+    pub flags: BuildFlags,
+    /// Binaries to copy out of the build stage.
+    pub binaries: Vec<Binary>,
+    /// The linker.
+    pub linker: Linker,
+    /// sccache as `RUSTC_WRAPPER`, its directory in a cache mount.
+    pub sccache: bool,
+    /// Incremental state in a cache mount, if on.
+    pub incremental: Option<Incremental>,
+    /// Extra Debian packages for the build (`--apt`).
+    pub build_packages: Vec<String>,
+    /// Debian packages for the runtime image (`--runtime-apt`).
+    pub runtime_packages: Vec<String>,
+    /// Mount the `cargo-credentials` secret as `$CARGO_HOME/credentials.toml`.
+    pub cargo_credentials: bool,
+    /// Mount the `git-credentials` secret and let git use it.
+    pub git_credentials: bool,
+    /// Where the build context is.
+    pub context: BuildContext,
+}
+
+/// The secret id for cargo's credentials file.
+pub const CARGO_CREDENTIALS: &str = "cargo-credentials";
+/// The secret id for git's credential-store file.
+pub const GIT_CREDENTIALS: &str = "git-credentials";
+/// Where the git credentials appear during a `RUN`.
+const GIT_CREDENTIALS_PATH: &str = "/run/secrets/git-credentials";
+
+impl ProjectImage {
+    /// The workspace directory inside the image.
+    pub fn workspace_dir(&self) -> String {
+        if self.workspace == "." {
+            self.workdir.clone()
+        } else {
+            format!("{}/{}", self.workdir.trim_end_matches('/'), self.workspace)
+        }
+    }
+
+    /// The build commands for this Dockerfile, run from the build context (docker, buildah).
+    pub fn build_commands(&self) -> Vec<String> {
+        let mut opts = Vec::new();
+        if self.context.dockerfile != "Dockerfile" {
+            opts.push(format!("-f {}", shell_word(&self.context.dockerfile)));
+        }
+        if self.cargo_credentials {
+            opts.push(format!(
+                "--secret id={CARGO_CREDENTIALS},src=\"$HOME/.cargo/credentials.toml\""
+            ));
+        }
+        if self.git_credentials {
+            opts.push(format!(
+                "--secret id={GIT_CREDENTIALS},src=\"$HOME/.git-credentials\""
+            ));
+        }
+        opts.push(format!("-t {}", shell_word(&self.context.tag)));
+        let opts = opts.join(" ");
+        vec![
+            format!("DOCKER_BUILDKIT=1 docker build {opts} ."),
+            format!("buildah build --layers {opts} ."),
+        ]
+    }
+
+    /// The cache mounts of every cargo step: registry, git checkouts, sccache.
+    ///
+    /// The registry and git caches are the project's own (`id=<name>-cargo-...`): cargo's
+    /// lock on them lives outside the mount, so only builds of one project share them (and
+    /// those rarely run at once). They are not `sharing=locked`: the cook and the build both
+    /// mount them, which hangs Buildah 1.28 (see [`Mount::Cache`]), and a lock would make an
+    /// unrelated project's long step stall this one. sccache's cache is for every project.
+    fn cargo_mounts(&self) -> Vec<Mount> {
+        let registry = format!("{}-cargo-registry", self.name);
+        let git = format!("{}-cargo-git", self.name);
+        let mut mounts = vec![
+            Mount::shared_cache(&format!("{CARGO_HOME}/registry"), Some(&registry)),
+            Mount::shared_cache(&format!("{CARGO_HOME}/git"), Some(&git)),
+        ];
+        if self.sccache {
+            mounts.push(Mount::shared_cache(SCCACHE_DIR, None));
+        }
+        if self.cargo_credentials {
+            mounts.push(Mount::Secret {
+                id: CARGO_CREDENTIALS.into(),
+                target: format!("{CARGO_HOME}/credentials.toml"),
+            });
+        }
+        if self.git_credentials {
+            mounts.push(Mount::Secret {
+                id: GIT_CREDENTIALS.into(),
+                target: GIT_CREDENTIALS_PATH.into(),
+            });
+        }
+        mounts
+    }
+
+    /// Commands that start a cargo step. sccache's client talks to its server over a TCP
+    /// port on localhost; a builder that runs steps in the host's network (Buildah with chroot
+    /// isolation) would let concurrent builds meet on the default port, each with the other's
+    /// cache directory, so each step takes a port of its own.
+    fn cargo_prologue(&self) -> Vec<String> {
+        if self.sccache {
+            vec!["export SCCACHE_SERVER_PORT=$((4227 + $$ % 20000))".into()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Commands that end a cargo step: stop the sccache server, which would outlive it.
+    fn cargo_epilogue(&self) -> Vec<String> {
+        if self.sccache {
+            vec!["sccache --stop-server >/dev/null".into()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The environment of every cargo step, set once in the base stage.
+    fn env(&self) -> Vec<(String, String)> {
+        let mut env = Vec::new();
+        let rustflags = self.linker.rustflags();
+        if !rustflags.is_empty() {
+            // CARGO_BUILD_RUSTFLAGS adds to the project's `build.rustflags` (RUSTFLAGS would
+            // replace them).
+            env.push(("CARGO_BUILD_RUSTFLAGS".to_string(), rustflags.to_string()));
+        }
+        if let Some(inc) = &self.incremental {
+            if let Some(var) = &inc.profile_env {
+                env.push((var.clone(), "true".into()));
+            }
+        }
+        if self.sccache {
+            env.push(("RUSTC_WRAPPER".into(), "sccache".into()));
+            env.push(("SCCACHE_DIR".into(), SCCACHE_DIR.into()));
+        }
+        if self.git_credentials {
+            env.push(("CARGO_NET_GIT_FETCH_WITH_CLI".into(), "true".into()));
+            env.push(("GIT_CONFIG_COUNT".into(), "1".into()));
+            env.push(("GIT_CONFIG_KEY_0".into(), "credential.helper".into()));
+            env.push((
+                "GIT_CONFIG_VALUE_0".into(),
+                format!("store --file={GIT_CREDENTIALS_PATH}"),
+            ));
+        }
+        env
+    }
+
+    fn build_packages(&self) -> Vec<String> {
+        let mut packages: Vec<String> = self
+            .linker
+            .packages()
+            .iter()
+            .map(|p| (*p).to_string())
+            .collect();
+        if self.sccache {
+            packages.push("sccache".into());
+        }
+        packages.extend(self.build_packages.iter().cloned());
+        packages.sort();
+        packages.dedup();
+        packages
+    }
+
+    /// The Dockerfile.
+    pub fn dockerfile(&self) -> Dockerfile {
+        let mut stages = vec![
+            self.base_stage(),
+            self.planner_stage(),
+            self.cook_stage(),
+            self.build_stage(),
+        ];
+        if let Some(runtime) = self.runtime_stage() {
+            stages.push(runtime);
+        }
+        Dockerfile {
+            syntax: self.syntax,
+            header: self.header(),
+            stages,
+        }
+    }
+
+    fn header(&self) -> Vec<String> {
+        let mut h = vec![
+            format!(
+                "{} {} for `{}`, with:",
+                &MARKER[2..],
+                self.version,
+                self.name
+            ),
+            format!("    {}", self.invocation),
+            "Change the options and run that again, rather than editing this file by hand.".into(),
+            String::new(),
+        ];
+        if self.context.from_workspace == "." {
+            h.push("Build it from this directory (the build context):".into());
+        } else {
+            h.push(format!(
+                "Build it from `{}`, relative to the workspace (the build context holds path",
+                self.context.from_workspace
+            ));
+            h.push("dependencies outside the workspace):".into());
+        }
+        for cmd in self.build_commands() {
+            h.push(format!("    {cmd}"));
+        }
+        h.extend([
+            String::new(),
+            "Stages (each is rebuilt only when what it reads changes):".into(),
+            "  base     the Rust toolchain, system packages and prewarm".into(),
+            "  planner  `prewarm recipe`: the manifests, lockfile and cargo config, stripped of all".into(),
+            "           that cannot change how dependencies compile (sources, versions, metadata)".into(),
+            "  cook     `prewarm cook`: builds only the dependencies; this layer is reused for as".into(),
+            "           long as the recipe stays byte-identical".into(),
+            "  build    the real sources, built with the very same cargo flags".into(),
+        ]);
+        if self.runtime_image.is_some() {
+            h.push("  runtime  a slim image with just the binary, run as a non-root user".into());
+        }
+        h
+    }
+
+    fn base_stage(&self) -> Stage {
+        let mut steps = Vec::new();
+        let packages = self.build_packages();
+        if !packages.is_empty() {
+            steps.push(apt_install(&packages, None));
+        }
+        let env = self.env();
+        if !env.is_empty() {
+            steps.push(Step::commented(
+                &[
+                    "Set once here, so that the cook and the build see the same environment: a",
+                    "difference in rustc flags or wrapper would make cargo rebuild every dependency.",
+                ],
+                Instruction::Env(env),
+            ));
+        }
+        steps.push(Step::commented(
+            &["prewarm itself, from its image."],
+            Instruction::Copy {
+                from: Some(self.prewarm_image.clone()),
+                src: vec![format!("{BIN_DIR}/prewarm")],
+                dst: format!("{BIN_DIR}/prewarm"),
+            },
+        ));
+        steps.push(Step::new(Instruction::Workdir(self.workdir.clone())));
+        Stage {
+            name: "base".into(),
+            from: self.base_image.clone(),
+            comment: vec!["The toolchain and tools every later stage shares.".into()],
+            steps,
+        }
+    }
+
+    fn planner_stage(&self) -> Stage {
+        let mut cmd = vec!["prewarm".to_string(), "recipe".into()];
+        if self.workspace != "." {
+            cmd.push("--manifest-path".into());
+            cmd.push(format!("{}/Cargo.toml", self.workspace));
+        }
+        cmd.push("--output".into());
+        cmd.push(RECIPE_PATH.into());
+        Stage {
+            name: "planner".into(),
+            from: "base".into(),
+            comment: vec![
+                "Any change to the sources reruns this stage, which is cheap; the recipe it writes"
+                    .into(),
+                "only changes when the dependency build would.".into(),
+            ],
+            steps: vec![
+                Step::new(Instruction::Copy {
+                    from: None,
+                    src: vec![".".into()],
+                    dst: ".".into(),
+                }),
+                Step::new(Instruction::Run(Run {
+                    mounts: Vec::new(),
+                    commands: vec![shell_line(&cmd)],
+                })),
+            ],
+        }
+    }
+
+    fn cook_stage(&self) -> Stage {
+        let mut cook = vec![
+            "prewarm".to_string(),
+            "cook".into(),
+            "--recipe".into(),
+            RECIPE_PATH.into(),
+        ];
+        cook.extend(self.flags.to_args());
+        let mut commands = self.cargo_prologue();
+        commands.push(shell_line(&cook));
+        commands.extend(self.cargo_epilogue());
+        Stage {
+            name: "cook".into(),
+            from: "base".into(),
+            comment: vec![
+                "The dependencies, compiled into this stage's own layer (not a cache mount), so that".into(),
+                "the build stage starts from them. Downloads go through cache mounts.".into(),
+            ],
+            steps: vec![
+                Step::new(Instruction::Copy {
+                    from: Some("planner".into()),
+                    src: vec![RECIPE_PATH.into()],
+                    dst: RECIPE_PATH.into(),
+                }),
+                Step::new(Instruction::Run(Run { mounts: self.cargo_mounts(), commands })),
+            ],
+        }
+    }
+
+    fn build_stage(&self) -> Stage {
+        let mut steps = vec![Step::new(Instruction::Copy {
+            from: None,
+            src: vec![".".into()],
+            dst: ".".into(),
+        })];
+        if self.workspace != "." {
+            steps.push(Step::commented(
+                &["cargo runs in the workspace root, as in the cook, so it reads the same cargo config."],
+                Instruction::Workdir(self.workspace_dir()),
+            ));
+        }
+        let mut mounts = self.cargo_mounts();
+        let mut comment = vec![
+            "The same cargo flags as the cook: the dependencies are fresh, only the workspace's"
+                .to_string(),
+            "own crates compile.".to_string(),
+        ];
+        if let Some(inc) = &self.incremental {
+            // rustc locks its own session directories inside, so builds may share it.
+            let id = format!("{}-incremental-{}", self.name, self.flags.profile_dir());
+            mounts.push(Mount::shared_cache(&inc.dir, Some(&id)));
+            comment.push(
+                "Their incremental state is kept in a cache mount, so a rebuild after an edit reuses".into(),
+            );
+            comment.push("what did not change.".into());
+        }
+        let mut build = vec!["cargo".to_string(), "build".into()];
+        build.extend(self.flags.to_args());
+        let mut commands = self.cargo_prologue();
+        commands.push(shell_line(&build));
+        if !self.binaries.is_empty() {
+            comment.push(format!(
+                "The binar{} copied to {BIN_DIR}, out of the target directory.",
+                if self.binaries.len() == 1 {
+                    "y is"
+                } else {
+                    "ies are"
+                }
+            ));
+            let mut cp = vec!["cp".to_string()];
+            cp.extend(self.binaries.iter().map(|b| b.built_at.clone()));
+            cp.push(format!("{BIN_DIR}/"));
+            commands.push(shell_line(&cp));
+        }
+        commands.extend(self.cargo_epilogue());
+        steps.push(Step {
+            comment,
+            hadolint_ignore: Vec::new(),
+            instruction: Instruction::Run(Run { mounts, commands }),
+        });
+        Stage {
+            name: "build".into(),
+            from: "cook".into(),
+            comment: vec!["The real sources, over the cooked skeleton.".into()],
+            steps,
+        }
+    }
+
+    fn runtime_stage(&self) -> Option<Stage> {
+        let image = self.runtime_image.as_ref()?;
+        let mut steps = Vec::new();
+        if !self.runtime_packages.is_empty() {
+            let mut packages = self.runtime_packages.clone();
+            packages.sort();
+            packages.dedup();
+            steps.push(apt_install(&packages, Some("runtime")));
+        }
+        let src: Vec<String> = self
+            .binaries
+            .iter()
+            .map(|b| format!("{BIN_DIR}/{}", b.name))
+            .collect();
+        steps.push(Step::new(Instruction::Copy {
+            from: Some("build".into()),
+            src,
+            dst: format!("{BIN_DIR}/"),
+        }));
+        steps.push(Step::commented(
+            &[
+                "An unprivileged user, by number: it needs no entry in /etc/passwd, so any runtime",
+                "image works, distroless ones included.",
+            ],
+            Instruction::User("10001:10001".into()),
+        ));
+        if let Some(first) = self.binaries.first() {
+            steps.push(Step::new(Instruction::Entrypoint(vec![format!(
+                "{BIN_DIR}/{}",
+                first.name
+            )])));
+        }
+        Some(Stage {
+            name: "runtime".into(),
+            from: image.clone(),
+            comment: vec!["What ships: the binary and nothing of the toolchain.".into()],
+            steps,
+        })
+    }
+
+    /// A `.dockerignore` for the build context: what `COPY . .` must not see.
+    pub fn dockerignore(&self, extra: &[String]) -> String {
+        let mut out = String::from(
+            "# Written by prewarm: what the build context leaves out. Build output and version\n\
+             # control data are large, and they would change the `COPY . .` layers on every build.\n\
+             **/target\n\
+             .git\n",
+        );
+        for e in extra {
+            out.push_str(e);
+            out.push('\n');
+        }
+        let _ = write!(
+            out,
+            "# The Dockerfile is read on its own; leaving it out keeps edits to it from rebuilding\n\
+             # the source layers.\n\
+             {}\n\
+             .dockerignore\n",
+            self.context.dockerfile
+        );
+        out
+    }
+}
+
+/// `apt-get install` of `packages` under locked cache mounts (apt keeps its locks inside them,
+/// but fails rather than waits on one), with the base image's clean-up hook (which would
+/// delete every download, so the cache would never hold anything) removed. `stage` names the
+/// caches of a stage other than the base: one locked id per Dockerfile (see [`Mount::Cache`]).
+fn apt_install(packages: &[String], stage: Option<&str>) -> Step {
+    let ids = stage.map(|s| (format!("{s}-var-cache-apt"), format!("{s}-var-lib-apt")));
+    Step {
+        comment: vec![
+            "System packages. Downloads and package lists live in cache mounts, kept between builds".into(),
+            "and never part of the image; Debian images delete every download after installing".into(),
+            "(`docker-clean`), so that goes first. Versions are not pinned (DL3008): they follow".into(),
+            "the base image's Debian release, whose updates are security fixes.".into(),
+        ],
+        hadolint_ignore: vec!["DL3008"],
+        instruction: Instruction::Run(Run {
+            mounts: vec![
+                Mount::locked_cache("/var/cache/apt", ids.as_ref().map(|i| i.0.as_str())),
+                Mount::locked_cache("/var/lib/apt", ids.as_ref().map(|i| i.1.as_str())),
+            ],
+            commands: vec![
+                "rm -f /etc/apt/apt.conf.d/docker-clean".into(),
+                "echo 'Binary::apt::APT::Keep-Downloaded-Packages \"true\";' > /etc/apt/apt.conf.d/keep-cache".into(),
+                "apt-get update".into(),
+                format!("apt-get install -y --no-install-recommends {}", shell_line(packages)),
+            ],
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(shell_word("--features=a,b"), "--features=a,b");
+        assert_eq!(shell_word("--features=a b"), "'--features=a b'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
+    fn env_values() {
+        assert_eq!(env_value("sccache"), "sccache");
+        assert_eq!(
+            env_value("-C link-arg=-fuse-ld=mold"),
+            "\"-C link-arg=-fuse-ld=mold\""
+        );
+        assert_eq!(env_value("a\"$b"), "\"a\\\"\\$b\"");
+    }
+
+    #[test]
+    fn run_rendering() {
+        let df = Dockerfile {
+            syntax: false,
+            header: vec!["h".into()],
+            stages: vec![Stage {
+                name: "s".into(),
+                from: "img:1".into(),
+                comment: Vec::new(),
+                steps: vec![Step::new(Instruction::Run(Run {
+                    mounts: vec![Mount::locked_cache("/c", None)],
+                    commands: vec!["a".into(), "b".into()],
+                }))],
+            }],
+        };
+        assert_eq!(
+            df.to_string(),
+            "# h\n\nFROM img:1 AS s\nRUN --mount=type=cache,target=/c,sharing=locked \\\n    a \\\n && b\n"
+        );
+    }
+}

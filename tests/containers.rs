@@ -1,0 +1,796 @@
+//! Real builds of the Dockerfiles `prewarm image` writes: with buildah for the example and
+//! four fixtures, with Docker's `BuildKit` for the example. Each scenario builds cold, edits a
+//! source file and rebuilds (the cook step must be a cache hit and no external crate may
+//! compile), edits a metadata field and rebuilds (the same), and runs the built binary in its
+//! runtime image.
+//!
+//! These tests need the engines of `scripts/engines.sh` (buildah, local base images, dockerd)
+//! and take minutes, so they are opt-in:
+//!
+//!     scripts/engines.sh setup
+//!     cargo test --test containers -- --ignored --test-threads 2
+//!
+//! They fail, with that hint, when an engine or a base image is missing.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use common::{fixture, prewarm_ok, repo};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+const RUST_IMAGE: &str = "docker.io/library/rust:1.95-bookworm";
+const DEBIAN_IMAGE: &str = "docker.io/library/debian:bookworm-slim";
+const DOCKER: &str = "/usr/bin/docker";
+const SETUP_HINT: &str = "run `scripts/engines.sh setup` (it installs buildah and docker.io and makes the local base images)";
+
+/// The prewarm image reference the generated Dockerfiles copy prewarm from.
+fn prewarm_ref() -> String {
+    format!("ghcr.io/prewarm-rs/prewarm:{VERSION}")
+}
+
+// ------------------------------------------------------------------ engines
+
+fn cmd(program: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(program);
+    c.args(args)
+        .env("BUILDAH_ISOLATION", "chroot")
+        .env("DOCKER_BUILDKIT", "1");
+    c
+}
+
+fn output(mut c: Command) -> Output {
+    let shown = format!("{c:?}");
+    c.output()
+        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}; {SETUP_HINT}"))
+}
+
+fn check(c: Command) -> String {
+    let shown = format!("{c:?}");
+    let out = output(c);
+    assert!(
+        out.status.success(),
+        "{shown} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Checks buildah and the base images, and builds images/prewarm once per test run (a file
+/// lock keeps concurrent test processes from building it twice at once; the second one then
+/// finds every layer cached).
+fn setup() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let version = Command::new("buildah").arg("--version").output();
+        assert!(
+            version.is_ok_and(|o| o.status.success()),
+            "buildah is not installed: {SETUP_HINT}"
+        );
+        for image in [RUST_IMAGE, DEBIAN_IMAGE] {
+            let out = output(cmd("buildah", &["inspect", "--type", "image", image]));
+            assert!(
+                out.status.success(),
+                "the base image `{image}` is missing: {SETUP_HINT}"
+            );
+        }
+        let t = Instant::now();
+        let repo = repo();
+        let dockerfile = repo.join("images/prewarm/Dockerfile");
+        let reference = prewarm_ref();
+        let mut c = cmd("flock", &["/var/tmp/prewarm-test-image.lock", "buildah"]);
+        c.args([
+            "build",
+            "--pull=never",
+            "--layers",
+            "--force-rm",
+            "--isolation",
+            "chroot",
+            "-f",
+        ])
+        .arg(&dockerfile)
+        .args(["-t", &reference])
+        .arg(&repo);
+        let out = output(c);
+        assert!(
+            out.status.success(),
+            "building images/prewarm/Dockerfile failed:\n{}",
+            tail(
+                &String::from_utf8_lossy(&out.stdout),
+                &String::from_utf8_lossy(&out.stderr)
+            )
+        );
+        eprintln!(
+            "[containers] images/prewarm built as {reference} in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
+    });
+}
+
+fn tail(stdout: &str, stderr: &str) -> String {
+    let all: Vec<&str> = stdout.lines().chain(stderr.lines()).collect();
+    all[all.len().saturating_sub(80)..].join("\n")
+}
+
+// ------------------------------------------------------------------ build logs
+
+/// One step of a build, as the builder's log shows it.
+#[derive(Debug)]
+struct StepLog {
+    instruction: String,
+    cached: bool,
+    output: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Build {
+    steps: Vec<StepLog>,
+    /// Every output line of the build. buildah may interleave the output of independent
+    /// stages, so compiler output is counted over the whole log: with the cook step cached,
+    /// only the build step compiles anything.
+    lines: Vec<String>,
+    secs: f64,
+}
+
+impl Build {
+    fn step(&self, needle: &str) -> &StepLog {
+        self.steps
+            .iter()
+            .find(|s| s.instruction.starts_with("RUN") && s.instruction.contains(needle))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no RUN step with `{needle}` in the build log: {:#?}",
+                    self.steps
+                )
+            })
+    }
+
+    fn cook(&self) -> &StepLog {
+        self.step("prewarm cook")
+    }
+
+    fn build(&self) -> &StepLog {
+        self.step("cargo build")
+    }
+}
+
+impl Build {
+    /// `Compiling` lines of cargo's output: (external crates, workspace crates).
+    fn compiled(&self) -> (Vec<String>, Vec<String>) {
+        let mut external = Vec::new();
+        let mut local = Vec::new();
+        for line in &self.lines {
+            if let Some(rest) = line.trim_start().strip_prefix("Compiling ") {
+                // Local packages show their path: `Compiling name v0.1.0 (/app/...)`.
+                if rest.contains(" (") {
+                    local.push(rest.to_string());
+                } else {
+                    external.push(rest.to_string());
+                }
+            }
+        }
+        (external, local)
+    }
+}
+
+/// Parses buildah's log: `[i/n] STEP j/m: INSTRUCTION`, then `--> Using cache ...` right
+/// after it for a cached step. Stages run concurrently, so a step waiting for another stage
+/// (`COPY --from=`) prints its result after that stage's lines; a `RUN` checks the cache at
+/// once, so its `Using cache` follows its header. Output lines are kept in order (they are
+/// only counted over the whole log).
+fn parse_buildah(log: &str) -> Vec<StepLog> {
+    let mut steps: Vec<StepLog> = Vec::new();
+    let mut just_started = false;
+    for line in log.lines() {
+        if let Some(pos) = line.find("STEP ") {
+            let rest = &line[pos + 5..];
+            if let Some((counter, instruction)) = rest.split_once(": ") {
+                if counter.contains('/') && counter.chars().all(|c| c.is_ascii_digit() || c == '/')
+                {
+                    steps.push(StepLog {
+                        instruction: instruction.to_string(),
+                        cached: false,
+                        output: Vec::new(),
+                    });
+                    just_started = true;
+                    continue;
+                }
+            }
+        }
+        let Some(step) = steps.last_mut() else {
+            continue;
+        };
+        if line.starts_with("--> Using cache") {
+            step.cached |= just_started;
+        } else if !line.starts_with("--> ") {
+            step.output.push(line.to_string());
+        }
+        just_started = false;
+    }
+    steps
+}
+
+/// Parses `BuildKit`'s `--progress=plain` log: `#N [stage i/n] INSTRUCTION`, `#N <secs> output`,
+/// `#N CACHED`.
+fn parse_buildkit(log: &str) -> Vec<StepLog> {
+    let mut steps: Vec<(String, StepLog)> = Vec::new();
+    for line in log.lines() {
+        let Some(rest) = line.strip_prefix('#') else {
+            continue;
+        };
+        let Some((id, text)) = rest.split_once(' ') else {
+            continue;
+        };
+        if let Some(instr) = text.strip_prefix('[') {
+            if let Some((_, instruction)) = instr.split_once("] ") {
+                if !steps.iter().any(|(i, _)| i == id) {
+                    steps.push((
+                        id.to_string(),
+                        StepLog {
+                            instruction: instruction.to_string(),
+                            cached: false,
+                            output: Vec::new(),
+                        },
+                    ));
+                }
+                continue;
+            }
+        }
+        let Some((_, step)) = steps.iter_mut().find(|(i, _)| i == id) else {
+            continue;
+        };
+        if text == "CACHED" {
+            step.cached = true;
+        } else if let Some((secs, out)) = text.split_once(' ') {
+            if secs.parse::<f64>().is_ok() {
+                step.output.push(out.to_string());
+            }
+        }
+    }
+    steps.into_iter().map(|(_, s)| s).collect()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Engine {
+    Buildah,
+    Docker,
+}
+
+/// Builds `dockerfile` in `context` as `tag`.
+fn build(engine: Engine, context: &Path, dockerfile: &Path, tag: &str, extra: &[&str]) -> Build {
+    let t = Instant::now();
+    let mut c = match engine {
+        Engine::Buildah => cmd(
+            "buildah",
+            &[
+                "build",
+                "--pull=never",
+                "--layers",
+                "--force-rm",
+                "--isolation",
+                "chroot",
+            ],
+        ),
+        Engine::Docker => cmd(DOCKER, &["build", "--progress=plain"]),
+    };
+    c.args(extra)
+        .arg("-f")
+        .arg(dockerfile)
+        .args(["-t", tag])
+        .arg(context);
+    let out = output(c);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{engine:?} build of `{}` failed:\n{}",
+        dockerfile.display(),
+        tail(&stdout, &stderr)
+    );
+    let log = format!("{stdout}\n{stderr}");
+    let steps = match engine {
+        Engine::Buildah => parse_buildah(&log),
+        Engine::Docker => parse_buildkit(&log),
+    };
+    let lines = steps
+        .iter()
+        .flat_map(|s| s.output.iter().cloned())
+        .collect();
+    Build {
+        steps,
+        lines,
+        secs: t.elapsed().as_secs_f64(),
+    }
+}
+
+/// Runs `args` in a container of `image`; returns stdout.
+fn run_in(engine: Engine, image: &str, args: &[&str]) -> String {
+    match engine {
+        Engine::Buildah => {
+            let container = check(cmd("buildah", &["from", "--pull=never", "-q", image]))
+                .trim()
+                .to_string();
+            let mut c = cmd(
+                "buildah",
+                &["run", "--isolation", "chroot", &container, "--"],
+            );
+            c.args(args);
+            let out = output(c);
+            let _ = output(cmd("buildah", &["rm", &container]));
+            assert!(
+                out.status.success(),
+                "`{}` in {image} failed:\n{}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+        Engine::Docker => {
+            let mut c = cmd(DOCKER, &["run", "--rm", "--entrypoint", args[0], image]);
+            c.args(&args[1..]);
+            check(c)
+        }
+    }
+}
+
+// ------------------------------------------------------------------ scenarios
+
+/// One project to build for real.
+struct Scenario {
+    /// Image tag.
+    tag: String,
+    /// The build context.
+    context: PathBuf,
+    /// The Dockerfile.
+    dockerfile: PathBuf,
+    /// The binary and what it prints (substrings) when run with `run_args`.
+    binary: &'static str,
+    run_args: &'static [&'static str],
+    expect: Vec<String>,
+    /// A source-only edit: (file relative to the context, from, to), and what the binary
+    /// prints afterwards. Every edit holds a nonce: the layer cache outlives a test run, and
+    /// an edit seen before would be a cache hit.
+    source_edit: (&'static str, &'static str, String),
+    expect_after_edit: Vec<String>,
+    /// A metadata-only manifest edit: (file, from, to).
+    metadata_edit: (&'static str, &'static str, String),
+    /// Extra builder arguments (secrets).
+    extra: Vec<String>,
+}
+
+/// Different in every test run (and every call).
+fn nonce() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{:x}{}",
+        nanos % 0xffff_ffff,
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The usual metadata edit: a new `description`.
+fn description_edit(file: &'static str) -> (&'static str, &'static str, String) {
+    (
+        file,
+        "description = \"",
+        format!("description = \"Edited {}. ", nonce()),
+    )
+}
+
+fn edit(root: &Path, (file, from, to): (&str, &str, &str)) {
+    let path = root.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "`{file}` has no `{from}` to edit");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+fn assert_reused(engine: Engine, what: &str, b: &Build) {
+    let cook = b.cook();
+    assert!(
+        cook.cached,
+        "{engine:?} {what}: the cook step ran again instead of coming from the cache:\n{cook:#?}"
+    );
+    let build = b.build();
+    assert!(
+        !build.cached,
+        "{engine:?} {what}: the build step was cached, so the edit was not built"
+    );
+    let (external, local) = b.compiled();
+    assert!(
+        external.is_empty(),
+        "{engine:?} {what}: the build compiled external crates: {external:?}"
+    );
+    assert!(
+        !local.is_empty(),
+        "{engine:?} {what}: the build compiled no workspace crate:\n{}",
+        b.lines.join("\n")
+    );
+}
+
+fn run_scenario(engine: Engine, s: &Scenario) {
+    let extra: Vec<&str> = s.extra.iter().map(String::as_str).collect();
+    let bin = format!("/usr/local/bin/{}", s.binary);
+    let mut run_args = vec![bin.as_str()];
+    run_args.extend_from_slice(s.run_args);
+
+    let cold = build(engine, &s.context, &s.dockerfile, &s.tag, &extra);
+    let out = run_in(engine, &s.tag, &run_args);
+    for want in &s.expect {
+        assert!(
+            out.contains(want.as_str()),
+            "{}: expected `{want}` in the output:\n{out}",
+            s.tag
+        );
+    }
+
+    edit(
+        &s.context,
+        (s.source_edit.0, s.source_edit.1, &s.source_edit.2),
+    );
+    let source = build(engine, &s.context, &s.dockerfile, &s.tag, &extra);
+    assert_reused(engine, &format!("{} after a source edit", s.tag), &source);
+    let out = run_in(engine, &s.tag, &run_args);
+    for want in &s.expect_after_edit {
+        assert!(
+            out.contains(want.as_str()),
+            "{}: expected `{want}` after the edit:\n{out}",
+            s.tag
+        );
+    }
+
+    edit(
+        &s.context,
+        (s.metadata_edit.0, s.metadata_edit.1, &s.metadata_edit.2),
+    );
+    let metadata = build(engine, &s.context, &s.dockerfile, &s.tag, &extra);
+    assert_reused(
+        engine,
+        &format!("{} after a metadata edit", s.tag),
+        &metadata,
+    );
+
+    let again = build(engine, &s.context, &s.dockerfile, &s.tag, &extra);
+    let uncached: Vec<&str> = again
+        .steps
+        .iter()
+        .filter(|st| st.instruction.starts_with("RUN") && !st.cached)
+        .map(|st| st.instruction.as_str())
+        .collect();
+    assert!(
+        uncached.is_empty(),
+        "{engine:?} {}: a rebuild without changes ran {uncached:?}",
+        s.tag
+    );
+
+    eprintln!(
+        "[containers] {engine:?} {}: cold {:.1}s, source edit {:.1}s (build step compiled {}), metadata edit {:.1}s, no change {:.1}s",
+        s.tag,
+        cold.secs,
+        source.secs,
+        source.compiled().1.join(", "),
+        metadata.secs,
+        again.secs
+    );
+}
+
+/// Writes the Dockerfile for the fixture copy at `root` (workspace in `ws`); returns the build
+/// context and the Dockerfile.
+fn fixture_scenario(root: &Path, ws: &str, image_args: &[&str]) -> (PathBuf, PathBuf) {
+    let mut args = vec!["image"];
+    args.extend_from_slice(image_args);
+    prewarm_ok(&root.join(ws), &args);
+    (root.to_path_buf(), root.join(ws).join("Dockerfile"))
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_string()).collect()
+}
+
+#[test]
+#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
+fn buildah_single() {
+    setup();
+    let n = nonce();
+    let (_tmp, root) = fixture("single");
+    let (context, dockerfile) = fixture_scenario(&root, ".", &[]);
+    run_scenario(
+        Engine::Buildah,
+        &Scenario {
+            tag: "localhost/prewarm-test/single".into(),
+            context,
+            dockerfile,
+            binary: "fixture-single",
+            run_args: &[],
+            expect: strings(&["fixture-single: 42"]),
+            source_edit: (
+                "src/lib.rs",
+                "fixture-single: {}",
+                format!("fixture-single (edited {n}): {{}}"),
+            ),
+            expect_after_edit: vec![format!("fixture-single (edited {n}): 42")],
+            metadata_edit: description_edit("Cargo.toml"),
+            extra: Vec::new(),
+        },
+    );
+}
+
+#[test]
+#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
+fn buildah_workspace() {
+    setup();
+    let n = nonce();
+    let (_tmp, root) = fixture("workspace");
+    let (context, dockerfile) = fixture_scenario(&root, ".", &["--bin", "app"]);
+    run_scenario(
+        Engine::Buildah,
+        &Scenario {
+            tag: "localhost/prewarm-test/workspace".into(),
+            context,
+            dockerfile,
+            binary: "app",
+            run_args: &[],
+            expect: strings(&["fixture-workspace: 42", "isqrt=std"]),
+            source_edit: (
+                "crates/app/src/main.rs",
+                "fixture-workspace: {}\",",
+                format!("fixture-workspace (edited {n}): {{}}\","),
+            ),
+            expect_after_edit: vec![format!("fixture-workspace (edited {n}): 42")],
+            metadata_edit: description_edit("crates/core/Cargo.toml"),
+            extra: Vec::new(),
+        },
+    );
+}
+
+/// A path dependency outside the workspace root: the build context is their common root,
+/// and editing that dependency only rebuilds local crates.
+#[test]
+#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
+fn buildah_outside() {
+    setup();
+    let n = nonce();
+    let (_tmp, root) = fixture("outside");
+    let (context, dockerfile) = fixture_scenario(&root, "ws", &[]);
+    assert!(context.join(".dockerignore").is_file());
+    run_scenario(
+        Engine::Buildah,
+        &Scenario {
+            tag: "localhost/prewarm-test/outside".into(),
+            context,
+            dockerfile,
+            binary: "outside-app",
+            run_args: &[],
+            expect: strings(&["fixture-outside: letters=28"]),
+            source_edit: (
+                "shared/util/src/lib.rs",
+                "out.push('=');",
+                format!("out.push_str(\"={n}=\");"),
+            ),
+            expect_after_edit: vec![format!("fixture-outside: letters={n}=28")],
+            metadata_edit: description_edit("shared/util/Cargo.toml"),
+            extra: Vec::new(),
+        },
+    );
+}
+
+/// A toolchain file (rust:1.95.0 base), `build.target-dir`, `-D warnings` and `[env]` from
+/// `.cargo/config.toml`.
+#[test]
+#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
+fn buildah_config() {
+    setup();
+    let n = nonce();
+    let (_tmp, root) = fixture("config");
+    let (context, dockerfile) = fixture_scenario(&root, ".", &[]);
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    assert!(text.contains("FROM rust:1.95.0-bookworm AS base"), "{text}");
+    assert!(text.contains("cp build-out/debug/fixture-config"), "{text}");
+    run_scenario(
+        Engine::Buildah,
+        &Scenario {
+            tag: "localhost/prewarm-test/config".into(),
+            context,
+            dockerfile,
+            binary: "fixture-config",
+            run_args: &[],
+            expect: strings(&["fixture-config: 42", "configured by .cargo/config.toml"]),
+            source_edit: (
+                "src/main.rs",
+                "fixture-config: {answer}",
+                format!("fixture-config (edited {n}): {{answer}}"),
+            ),
+            expect_after_edit: vec![format!("fixture-config (edited {n}): 42")],
+            metadata_edit: description_edit("Cargo.toml"),
+            extra: Vec::new(),
+        },
+    );
+}
+
+/// mold, sccache, apt under cache mounts and a cargo credentials secret, for real: the binary
+/// is linked by mold, and the secret is in no layer.
+#[test]
+#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
+fn buildah_tooling_and_secret() {
+    setup();
+    let n = nonce();
+    let (_tmp, root) = fixture("single");
+    let (context, dockerfile) = fixture_scenario(
+        &root,
+        ".",
+        &["--linker", "mold", "--sccache", "--cargo-credentials"],
+    );
+    let secret_dir = tempfile::tempdir().unwrap();
+    let secret = secret_dir.path().join("credentials.toml");
+    let token = "prewarm-test-token-5ec2e7";
+    std::fs::write(
+        &secret,
+        format!("[registries.private]\ntoken = \"{token}\"\n"),
+    )
+    .unwrap();
+    let tag = "localhost/prewarm-test/tooling";
+    run_scenario(
+        Engine::Buildah,
+        &Scenario {
+            tag: tag.into(),
+            context: context.clone(),
+            dockerfile: dockerfile.clone(),
+            binary: "fixture-single",
+            run_args: &[],
+            expect: strings(&["fixture-single: 42"]),
+            source_edit: (
+                "src/lib.rs",
+                "fixture-single: {}",
+                format!("fixture-single (edited {n}): {{}}"),
+            ),
+            expect_after_edit: vec![format!("fixture-single (edited {n}): 42")],
+            metadata_edit: description_edit("Cargo.toml"),
+            extra: vec![
+                "--secret".into(),
+                format!("id=cargo-credentials,src={}", secret.display()),
+            ],
+        },
+    );
+    // The build stage, tagged (every step is cached by now): mold linked the binary, and
+    // neither the file system nor the image history holds the token.
+    let build_tag = format!("{tag}-build");
+    let secret_arg = format!("id=cargo-credentials,src={}", secret.display());
+    let b = build(
+        Engine::Buildah,
+        &context,
+        &dockerfile,
+        &build_tag,
+        &["--target", "build", "--secret", &secret_arg],
+    );
+    assert!(b
+        .steps
+        .iter()
+        .filter(|s| s.instruction.starts_with("RUN"))
+        .all(|s| s.cached));
+    let container = check(cmd("buildah", &["from", "--pull=never", "-q", &build_tag]))
+        .trim()
+        .to_string();
+    let mount = PathBuf::from(check(cmd("buildah", &["mount", &container])).trim());
+    let binary = std::fs::read(mount.join("usr/local/bin/fixture-single")).unwrap();
+    let creds =
+        std::fs::read_to_string(mount.join("usr/local/cargo/credentials.toml")).unwrap_or_default();
+    let _ = output(cmd("buildah", &["umount", &container]));
+    let _ = output(cmd("buildah", &["rm", &container]));
+    assert!(
+        contains(&binary, b"mold "),
+        "the binary's .comment does not name mold"
+    );
+    assert!(
+        !creds.contains(token),
+        "the token is in the build stage's credentials.toml"
+    );
+    let history = check(cmd("buildah", &["inspect", "--type", "image", &build_tag]));
+    assert!(
+        !history.contains(token),
+        "the token is in the image configuration or history"
+    );
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The example's checked-in Dockerfile, release profile.
+#[test]
+#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
+fn buildah_example() {
+    setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("hello-service");
+    common::copy_tree(&repo().join("examples/hello-service"), &root);
+    assert!(
+        root.join(".dockerignore").is_file(),
+        "the example's .dockerignore is checked in"
+    );
+    let out = check_example(Engine::Buildah, &root);
+    assert!(out.contains("hello-service 0.1.0"), "{out}");
+}
+
+/// The example with Docker's `BuildKit` (dockerd from Debian's docker.io), written without the
+/// `# syntax` line, which `BuildKit` would try to pull.
+#[test]
+#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
+fn docker_buildkit_example() {
+    setup();
+    let out = output(cmd(
+        "bash",
+        &[
+            repo().join("scripts/engines.sh").to_str().unwrap(),
+            "dockerd",
+        ],
+    ));
+    assert!(
+        out.status.success(),
+        "`scripts/engines.sh dockerd` failed ({SETUP_HINT}):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reference = prewarm_ref();
+    check(cmd(
+        "buildah",
+        &[
+            "push",
+            "-q",
+            &reference,
+            &format!("docker-daemon:{reference}"),
+        ],
+    ));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("hello-service");
+    common::copy_tree(&repo().join("examples/hello-service"), &root);
+    let _ = std::fs::remove_file(root.join("Dockerfile"));
+    prewarm_ok(&root, &["image", "--release", "--no-syntax"]);
+    let text = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    assert!(!text.contains("# syntax"));
+    check_example(Engine::Docker, &root);
+}
+
+/// Builds the example at `root` (cold, source edit, metadata edit, no change) and runs it;
+/// returns what `--version` printed.
+fn check_example(engine: Engine, root: &Path) -> String {
+    let n = nonce();
+    let tag = match engine {
+        Engine::Buildah => "localhost/prewarm-test/hello-service",
+        Engine::Docker => "prewarm-test/hello-service",
+    };
+    run_scenario(
+        engine,
+        &Scenario {
+            tag: tag.into(),
+            context: root.to_path_buf(),
+            dockerfile: root.join("Dockerfile"),
+            binary: "hello-service",
+            run_args: &["--once", "world"],
+            expect: strings(&[r#"{"name":"world","message":"Hello, world!","length":5}"#]),
+            source_edit: (
+                "crates/greeting/src/lib.rs",
+                "format!(\"Hello, {name}!\")",
+                format!("format!(\"Hi {n}, {{name}}!\")"),
+            ),
+            expect_after_edit: vec![format!(r#""message":"Hi {n}, world!""#)],
+            metadata_edit: description_edit("crates/server/Cargo.toml"),
+            extra: Vec::new(),
+        },
+    );
+    let user = run_in(engine, tag, &["/usr/bin/id", "-u"]);
+    assert_eq!(
+        user.trim(),
+        "10001",
+        "the runtime image does not run as the unprivileged user"
+    );
+    run_in(engine, tag, &["/usr/local/bin/hello-service", "--version"])
+}
