@@ -1,8 +1,8 @@
 //! The verbs of the command line, one file each, each with its `Args` and `run`.
 
 pub mod builder_report;
-pub mod ci;
 pub mod check;
+pub mod ci;
 pub mod cook;
 pub mod image;
 pub mod image_builder;
