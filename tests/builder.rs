@@ -541,3 +541,67 @@ fn help_texts() {
         insta::assert_snapshot!(name, help);
     }
 }
+
+// ------------------------------------------------------------------ the CLI
+
+/// `prewarm image --builder` writes what the library renders, refuses to overwrite a file it did
+/// not write, and rejects bad crate lists with a hint.
+#[test]
+fn image_builder_command_line() {
+    let stdout = run_ok(prewarm().args(["image", "--builder", "--preset", "web", "--output", "-"]));
+    assert_eq!(stdout, builder::render(&Options::default()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Dockerfile");
+    run_ok(
+        prewarm()
+            .args([
+                "image",
+                "--builder",
+                "--preset",
+                "minimal",
+                "--no-nextest",
+                "--warm",
+                "release",
+                "--lockfile",
+                "Cargo.lock",
+                "--output",
+            ])
+            .arg(&path),
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        builder::render(&minimal_options())
+    );
+
+    let crates = run_ok(prewarm().args([
+        "image",
+        "--builder",
+        "--crates",
+        "serde@1+derive,itoa@1",
+        "--rust-version",
+        "1.94",
+        "-o",
+        "-",
+    ]));
+    assert!(crates.contains("FROM rust:1.94-bookworm\n"));
+    assert!(crates.contains("#   prewarm image --builder --crates itoa@1,serde@1+derive --base-image rust:1.94-bookworm\n"));
+
+    std::fs::write(&path, "FROM scratch\n").unwrap();
+    let out = prewarm()
+        .args(["image", "--builder", "--output"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was not written by prewarm"));
+
+    let out = prewarm()
+        .args(["image", "--builder", "--crates", "tokio@1+ful l", "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("(hint: write NAME[@VERSION][+FEATURE...]")
+    );
+}
