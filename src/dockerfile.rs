@@ -770,20 +770,11 @@ impl ProjectImage {
             packages.dedup();
             steps.push(apt_install(&packages, Some("runtime")));
         }
-        let src: Vec<String> = self
-            .binaries
-            .iter()
-            .map(|b| format!("{BIN_DIR}/{}", b.name))
-            .collect();
-        steps.push(Step::new(Instruction::Copy {
-            from: Some("build".into()),
-            src,
-            dst: format!("{BIN_DIR}/"),
-        }));
         steps.push(Step::commented(
             &[
                 "An unprivileged user, by number: it needs no entry in /etc/passwd, so any runtime",
-                "image works, distroless ones included.",
+                "image works, distroless ones included. The binary comes last, so that a rebuild",
+                "after an edit redoes nothing else here.",
             ],
             Instruction::User("10001:10001".into()),
         ));
@@ -792,6 +783,18 @@ impl ProjectImage {
                 "{BIN_DIR}/{}",
                 first.name
             )])));
+        }
+        let src: Vec<String> = self
+            .binaries
+            .iter()
+            .map(|b| format!("{BIN_DIR}/{}", b.name))
+            .collect();
+        if !src.is_empty() {
+            steps.push(Step::new(Instruction::Copy {
+                from: Some("build".into()),
+                src,
+                dst: format!("{BIN_DIR}/"),
+            }));
         }
         Some(Stage {
             name: "runtime".into(),
