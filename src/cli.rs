@@ -25,9 +25,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // reason: parsed once per process; boxing buys nothing
 pub enum Command {
-    #[allow(missing_docs)] // reason: the help of `RecipeArgs` (summary, paragraph, example) is used
+    #[allow(missing_docs)] // reason: `RecipeArgs` carries the help (summary, paragraph, example)
     Recipe(cmd::recipe::RecipeArgs),
-    #[allow(missing_docs)] // reason: the help of `CookArgs` (summary, paragraph, example) is used
+    #[allow(missing_docs)] // reason: `CookArgs` carries the help (summary, paragraph, example)
     Cook(cmd::cook::CookArgs),
     /// Prove that the real build reuses the cooked dependencies, and say why any rebuilt.
     #[command(long_about = cmd::verify::LONG_ABOUT)]
@@ -35,9 +35,9 @@ pub enum Command {
     /// Compare a planned build with the cook's recorded settings, without compiling.
     #[command(long_about = cmd::check::LONG_ABOUT)]
     Check(cmd::check::CheckArgs),
-    #[allow(missing_docs)] // reason: the help of `ImageArgs` (summary, paragraphs, example) is used
+    #[allow(missing_docs)] // reason: the help of `ImageArgs` is used (summary, example)
     Image(cmd::image::ImageArgs),
-    #[allow(missing_docs)] // reason: a doc comment here would replace the help of `BuilderReportArgs` (summary, paragraphs, example)
+    #[allow(missing_docs)] // reason: `BuilderReportArgs` carries the help (summary, example)
     BuilderReport(cmd::builder_report::BuilderReportArgs),
     /// Write CI workflows that build the images with a layered cache, and clean the cache.
     #[command(subcommand)]

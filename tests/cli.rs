@@ -11,7 +11,11 @@ fn help(args: &[&str]) -> String {
         .env("COLUMNS", "100")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -31,7 +35,10 @@ fn readme_shows_the_current_top_level_help() {
     let path = common::repo().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let start_marker = "```text\n$ prewarm --help\n";
-    let start = readme.find(start_marker).expect("README has a `prewarm --help` block") + start_marker.len();
+    let start = readme
+        .find(start_marker)
+        .expect("README has a `prewarm --help` block")
+        + start_marker.len();
     let end = start + readme[start..].find("```").expect("the block is closed");
     let current = help(&["--help"]);
     if std::env::var_os("PREWARM_BLESS").is_some() {
@@ -58,7 +65,16 @@ fn user_errors_have_no_backtrace() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
-    assert!(stderr.starts_with("error: failed to read `recipe.json`"), "{stderr}");
-    assert!(stderr.contains("(hint: write one with `prewarm recipe`"), "{stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("stack backtrace"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: failed to read `recipe.json`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("(hint: write one with `prewarm recipe`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("stack backtrace"),
+        "{stderr}"
+    );
 }
