@@ -13,9 +13,11 @@
 #   scripts/bench-image.sh            (after scripts/engines.sh setup; `just bench` runs it)
 #
 # BENCH_REPS (default 3) rebuilds are timed per kind and the median is shown; the last column
-# is cargo's own time in the build step (its "Finished ... in" line). "Cold" means no
-# layer cache and empty cache mounts of the project (downloads included), as on a fresh CI
-# runner. Prints a Markdown table on stdout; progress goes to stderr.
+# is cargo's own time in the build step (its "Finished ... in" line). "Cold" means no layer
+# cache and empty cache mounts of the project (downloads included), as on a fresh CI runner.
+# BENCH_ONLY="prewarm incremental plain buildkit" picks variants (default: all; buildkit, the
+# checked-in Dockerfile built by Docker's BuildKit, only when dockerd answers: see
+# scripts/engines.sh dockerd). Prints a Markdown table on stdout; progress goes to stderr.
 set -euo pipefail
 
 export BUILDAH_ISOLATION=chroot
@@ -43,11 +45,16 @@ buildah build --pull=never --layers --force-rm -q -f "$REPO/images/prewarm/Docke
 WORK=$(mktemp -d /var/tmp/prewarm-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-# build DIR TAG: one timed `buildah build`, seconds on stdout.
+# build ENGINE DIR TAG [OPTION...]: one timed build, seconds on stdout.
 build() {
-	local t0 t1
+	local engine=$1 dir=$2 tag=$3 t0 t1
+	shift 3
 	t0=$(now)
-	buildah build --pull=never --layers --force-rm --isolation chroot -t "$2" "$1" >"$WORK/last.log" 2>&1 || {
+	if [[ $engine == docker ]]; then
+		DOCKER_BUILDKIT=1 /usr/bin/docker build --progress=plain "$@" -t "$tag" "$dir" >"$WORK/last.log" 2>&1
+	else
+		buildah build --pull=never --layers --force-rm --isolation chroot "$@" -t "$tag" "$dir" >"$WORK/last.log" 2>&1
+	fi || {
 		tail -n 40 "$WORK/last.log" >&2
 		return 1
 	}
@@ -55,9 +62,10 @@ build() {
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", b - a }'
 }
 
-# forget VARIANT: drop the layers and the project's cache mounts, for a cold build.
+# forget VARIANT: drop the layers and the project's cache mounts (buildah's), for a cold build.
 forget() {
 	buildah rmi -f "localhost/prewarm-bench/$1" >/dev/null 2>&1 || true
+	/usr/bin/docker rmi -f "localhost/prewarm-bench/$1" >/dev/null 2>&1 || true
 	rm -rf "${CACHE_ROOT:?}/$BIN-cargo-registry" "${CACHE_ROOT:?}/$BIN-cargo-git" \
 		"${CACHE_ROOT:?}/$BIN-incremental-release" "${CACHE_ROOT:?}/bench-plain-registry"
 }
@@ -66,30 +74,26 @@ forget() {
 source_edit() { sed -i "s/format!(\"Hello[^,]*, {name}!\")/format!(\"Hello $2, {name}!\")/" "$1/crates/greeting/src/lib.rs"; }
 metadata_edit() { sed -i "s/^description = .*/description = \"A small HTTP service that greets people, revision $2\"/" "$1/crates/server/Cargo.toml"; }
 
-# variant NAME: writes "cold source metadata nochange" seconds to $WORK/NAME.times
+# variant NAME [ENGINE]: writes "cold source metadata nochange cargo" seconds to $WORK/NAME.times
 variant() {
-	local name=$1 dir=$WORK/$1 tag=localhost/prewarm-bench/$1 i cold s m n
+	local name=$1 engine=${2:-buildah} dir=$WORK/$1 tag=localhost/prewarm-bench/$1 i cold s m n
 	forget "$name"
-	log "$name: cold build"
+	log "$name: cold build ($engine)"
 	# --no-cache as well: the layer cache is keyed on content, which an earlier run may hold.
-	local t0 t1
-	t0=$(now)
-	buildah build --pull=never --layers --no-cache --force-rm --isolation chroot -t "$tag" "$dir" >"$WORK/last.log" 2>&1 ||
-		{ tail -n 40 "$WORK/last.log" >&2; return 1; }
-	t1=$(now)
-	cold=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	cold=$(build "$engine" "$dir" "$tag" --no-cache)
 	: >"$WORK/s" && : >"$WORK/m" && : >"$WORK/n" && : >"$WORK/c"
 	for ((i = 1; i <= REPS; i++)); do
 		log "$name: source edit $i/$REPS"
 		source_edit "$dir" "s$i-$RANDOM"
-		build "$dir" "$tag" >>"$WORK/s"
+		build "$engine" "$dir" "$tag" >>"$WORK/s"
 		# cargo's own time in the build step: the floor, measured inside the same build.
+		# shellcheck disable=SC2016 # the backquotes are cargo's, not a command substitution
 		sed -n 's/.*Finished `release` profile.* in \([0-9.]*\)s$/\1/p' "$WORK/last.log" | tail -n 1 >>"$WORK/c"
 		log "$name: metadata edit $i/$REPS"
 		metadata_edit "$dir" "m$i-$RANDOM"
-		build "$dir" "$tag" >>"$WORK/m"
+		build "$engine" "$dir" "$tag" >>"$WORK/m"
 		log "$name: no change $i/$REPS"
-		build "$dir" "$tag" >>"$WORK/n"
+		build "$engine" "$dir" "$tag" >>"$WORK/n"
 	done
 	s=$(median <"$WORK/s")
 	m=$(median <"$WORK/m")
@@ -136,9 +140,20 @@ done
 FLOOR=$(median <"$WORK/f")
 log "floor: ${FLOOR}s"
 
-variant prewarm
-variant incremental
-variant plain
+want() { [[ -z ${BENCH_ONLY:-} || " $BENCH_ONLY " == *" $1 "* ]]; }
+ROWS=()
+want prewarm && variant prewarm && ROWS+=("prewarm|prewarm image --release")
+want incremental && variant incremental && ROWS+=("incremental|prewarm image --release --incremental")
+want plain && variant plain && ROWS+=("plain|plain (no prewarm)")
+# The same Dockerfile with Docker's BuildKit, when dockerd answers (scripts/engines.sh dockerd;
+# the prewarm image must be in the daemon). Its cache mounts are not emptied: cold means no layers.
+if want buildkit && [[ ${BENCH_DOCKER:-auto} != no ]] && timeout 10 /usr/bin/docker info >/dev/null 2>&1; then
+	buildah push -q "$PREWARM_REF" "docker-daemon:$PREWARM_REF" >/dev/null
+	copy_example buildkit
+	(cd "$WORK/buildkit" && "$PREWARM" image --release --no-syntax --force 2>/dev/null)
+	variant buildkit docker
+	ROWS+=("buildkit|prewarm image --release, Docker BuildKit (cold: downloads cached)")
+fi
 
 ratio() { awk -v a="$1" -v b="$FLOOR" 'BEGIN { printf "%.2fx", a / b }'; }
 row() {
@@ -151,7 +166,7 @@ echo "examples/hello-service, release, buildah $(buildah --version | awk '{ prin
 echo
 echo "| Dockerfile | cold | source edit | metadata edit | no change | cargo in the build step after a source edit |"
 echo "|---|---|---|---|---|---|"
-row prewarm "prewarm image --release"
-row incremental "prewarm image --release --incremental"
-row plain "plain (no prewarm)"
+for r in "${ROWS[@]}"; do
+	row "${r%%|*}" "${r#*|}"
+done
 echo "| floor: cargo compiling the workspace's 2 crates alone, on the host | | $FLOOR s | | | |"

@@ -1,16 +1,17 @@
 //! Real builds of the Dockerfiles `prewarm image` writes: with buildah for the example and
 //! four fixtures, with Docker's `BuildKit` for the example. Each scenario builds cold, edits a
-//! source file and rebuilds (the cook step must be a cache hit and no external crate may
-//! compile), edits a metadata field and rebuilds (the same), and runs the built binary in its
-//! runtime image.
+//! source file and rebuilds (the cook step must come from the cache and no external crate may
+//! compile), edits a metadata field and rebuilds (the same), rebuilds without a change
+//! (nothing may run), and runs the built binary in its runtime image.
 //!
-//! These tests need the engines of `scripts/engines.sh` (buildah, local base images, dockerd)
-//! and take minutes, so they are opt-in:
+//! They need the engines of `scripts/engines.sh` (buildah, the local base images, dockerd)
+//! and fail, with that hint, when one is missing:
 //!
 //!     scripts/engines.sh setup
-//!     cargo test --test containers -- --ignored --test-threads 2
+//!     cargo test --test containers -- --test-threads 2
 //!
-//! They fail, with that hint, when an engine or a base image is missing.
+//! images/prewarm/Dockerfile is built once per run (tagged as the default `--prewarm-image`).
+//! Every build log is kept under `$TMPDIR/prewarm-containers/`.
 
 mod common;
 
@@ -543,7 +544,6 @@ fn strings(v: &[&str]) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
 fn buildah_single() {
     setup();
     let n = nonce();
@@ -571,7 +571,6 @@ fn buildah_single() {
 }
 
 #[test]
-#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
 fn buildah_workspace() {
     setup();
     let n = nonce();
@@ -601,7 +600,6 @@ fn buildah_workspace() {
 /// A path dependency outside the workspace root: the build context is their common root,
 /// and editing that dependency only rebuilds local crates.
 #[test]
-#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
 fn buildah_outside() {
     setup();
     let n = nonce();
@@ -632,7 +630,6 @@ fn buildah_outside() {
 /// A toolchain file (rust:1.95.0 base), `build.target-dir`, `-D warnings` and `[env]` from
 /// `.cargo/config.toml`.
 #[test]
-#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
 fn buildah_config() {
     setup();
     let n = nonce();
@@ -665,7 +662,6 @@ fn buildah_config() {
 /// mold, sccache, apt under cache mounts and a cargo credentials secret, for real: the binary
 /// is linked by mold, and the secret is in no layer.
 #[test]
-#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
 fn buildah_tooling_and_secret() {
     setup();
     let n = nonce();
@@ -752,7 +748,6 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// The example's checked-in Dockerfile, release profile.
 #[test]
-#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
 fn buildah_example() {
     setup();
     let tmp = tempfile::tempdir().unwrap();
@@ -769,7 +764,6 @@ fn buildah_example() {
 /// The example with Docker's `BuildKit` (dockerd from Debian's docker.io), written without the
 /// `# syntax` line, which `BuildKit` would try to pull.
 #[test]
-#[ignore = "builds images for real: scripts/engines.sh setup, then cargo test --test containers -- --ignored"]
 fn docker_buildkit_example() {
     setup();
     let out = output(cmd(

@@ -135,7 +135,7 @@ fn deterministic_and_location_free() {
 /// The example's Dockerfile and .dockerignore are what the current code writes. Run with
 /// `PREWARM_BLESS=1` to write them again after an intended change.
 #[test]
-fn example_is_current() {
+fn checked_in_example_is_current() {
     let example = repo().join("examples/hello-service");
     let tmp = tempfile::tempdir().unwrap();
     let copy = tmp.path().join("hello-service");
@@ -160,7 +160,7 @@ fn example_is_current() {
     assert!(
         stale.is_empty(),
         "examples/hello-service/{{{}}} differ from what `prewarm {}` writes now; \
-         run `PREWARM_BLESS=1 cargo test --test image example_is_current` and review the diff",
+         run `PREWARM_BLESS=1 cargo test --test image checked_in` (or `just images`) and review the diff",
         stale.join(","),
         example_args().join(" ")
     );

@@ -274,26 +274,8 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
     }
 
     let name = image_name(&ws, &binaries);
-    let dockerfile_path = match &args.output {
-        Some(p) if p.as_os_str() == "-" => None,
-        Some(p) => Some(absolute(p)?),
-        None => Some(ws_root.join("Dockerfile")),
-    };
-    // Written to standard output, the header still assumes the default place.
-    let placed = dockerfile_path
-        .clone()
-        .unwrap_or_else(|| ws_root.join("Dockerfile"));
-    let dockerfile_in_context = if placed.starts_with(&layout_root) {
-        relative_to(&placed, &layout_root)
-    } else {
-        placed.display().to_string()
-    };
-    let context = BuildContext {
-        dockerfile: dockerfile_in_context,
-        from_workspace: relative_to(&layout_root, &ws_root),
-        tag: name.clone(),
-    };
-
+    let (dockerfile_path, context) =
+        placement(args.output.as_deref(), &ws_root, &layout_root, &name)?;
     let image = ProjectImage {
         name,
         invocation: invocation(args),
@@ -326,23 +308,9 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
         context,
     };
 
-    let dockerignore = if dockerfile_path.is_some() && !layout_root.join(".dockerignore").exists() {
-        let mut extra = Vec::new();
-        let abs_target = ws_root.join(&target_dir);
-        if !Path::new(&target_dir).is_absolute()
-            && abs_target.starts_with(&layout_root)
-            && abs_target.file_name().is_some_and(|n| n != "target")
-        {
-            extra.push(relative_to(&abs_target, &layout_root));
-        }
-        Some((
-            layout_root.join(".dockerignore"),
-            image.dockerignore(&extra),
-        ))
-    } else {
-        None
-    };
-
+    let dockerignore = dockerfile_path
+        .as_ref()
+        .and_then(|_| dockerignore(&image, &ws_root, &layout_root, &target_dir));
     Ok(Generated {
         dockerfile: image.dockerfile().to_string(),
         image,
@@ -425,6 +393,56 @@ fn check_linker(linker: Linker, config: &Config) -> Result<()> {
         "add `{}` to those target rustflags yourself and use --apt for the linker's package, or move the flags to `build.rustflags`",
         linker.rustflags()
     )))
+}
+
+/// Where the Dockerfile goes (`None`: standard output) and how it is built from the context.
+fn placement(
+    output: Option<&Path>,
+    ws_root: &Path,
+    layout_root: &Path,
+    tag: &str,
+) -> Result<(Option<PathBuf>, BuildContext)> {
+    let path = match output {
+        Some(p) if p.as_os_str() == "-" => None,
+        Some(p) => Some(absolute(p)?),
+        None => Some(ws_root.join("Dockerfile")),
+    };
+    // Written to standard output, the header still assumes the default place.
+    let placed = path.clone().unwrap_or_else(|| ws_root.join("Dockerfile"));
+    let dockerfile = if placed.starts_with(layout_root) {
+        relative_to(&placed, layout_root)
+    } else {
+        placed.display().to_string()
+    };
+    let context = BuildContext {
+        dockerfile,
+        from_workspace: relative_to(layout_root, ws_root),
+        tag: tag.to_string(),
+    };
+    Ok((path, context))
+}
+
+/// The `.dockerignore` for the build context, unless it has one: the usual, and a configured
+/// target directory by its name.
+fn dockerignore(
+    image: &ProjectImage,
+    ws_root: &Path,
+    layout_root: &Path,
+    target_dir: &str,
+) -> Option<(PathBuf, String)> {
+    let path = layout_root.join(".dockerignore");
+    if path.exists() {
+        return None;
+    }
+    let mut extra = Vec::new();
+    let abs_target = ws_root.join(target_dir);
+    if !Path::new(target_dir).is_absolute()
+        && abs_target.starts_with(layout_root)
+        && abs_target.file_name().is_some_and(|n| n != "target")
+    {
+        extra.push(relative_to(&abs_target, layout_root));
+    }
+    Some((path, image.dockerignore(&extra)))
 }
 
 /// The layout root: the workspace root with the recipe's relative `workspace` taken off.
