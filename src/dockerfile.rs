@@ -400,6 +400,8 @@ pub struct ProjectImage {
     pub sccache: bool,
     /// Incremental state in a cache mount, if on.
     pub incremental: Option<Incremental>,
+    /// Targets whose standard library the base stage adds (`rustup target add`).
+    pub rustup_targets: Vec<String>,
     /// Extra Debian packages for the build (`--apt`).
     pub build_packages: Vec<String>,
     /// Debian packages for the runtime image (`--runtime-apt`).
@@ -615,6 +617,17 @@ impl ProjectImage {
         let packages = self.build_packages();
         if !packages.is_empty() {
             steps.push(apt_install(&packages, None));
+        }
+        if !self.rustup_targets.is_empty() {
+            let mut cmd = vec!["rustup".to_string(), "target".into(), "add".into()];
+            cmd.extend(self.rustup_targets.iter().cloned());
+            steps.push(Step::commented(
+                &["The standard library of the target the build is for."],
+                Instruction::Run(Run {
+                    mounts: Vec::new(),
+                    commands: vec![shell_line(&cmd)],
+                }),
+            ));
         }
         let env = self.env();
         if !env.is_empty() {

@@ -187,6 +187,16 @@ pub fn run(args: &ImageArgs) -> Result<()> {
         written.push(format!("`{}`", ignore_path.display()));
     }
     eprintln!("prewarm: wrote {}", written.join(" and "));
+    let ignore = generated.context_dir.join(".dockerignore");
+    if generated.dockerignore.is_none() {
+        let text = std::fs::read_to_string(&ignore).unwrap_or_default();
+        if !text.lines().any(|l| l.contains("target")) {
+            eprintln!(
+                "prewarm: note: `{}` does not leave out `target`: the build context would carry the build output, and any change in it would rebuild the source layers",
+                ignore.display()
+            );
+        }
+    }
     let context = &generated.image.context.from_workspace;
     if context == "." {
         eprintln!("prewarm: build it from the workspace root with");
@@ -247,6 +257,7 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
         .clone()
         .unwrap_or_else(|| config.target_dir.clone());
     let out_dir = out_dir(&flags, &config, &target_dir, !binaries.is_empty())?;
+    let flags_targets = flags.target.clone();
     let binaries: Vec<Binary> = binaries
         .into_iter()
         .map(|name| Binary {
@@ -301,6 +312,11 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
         linker: args.linker,
         sccache: args.sccache,
         incremental,
+        rustup_targets: if flags_targets.is_empty() {
+            config.target.iter().cloned().collect()
+        } else {
+            flags_targets
+        },
         build_packages: args.apt.clone(),
         runtime_packages: args.runtime_apt.clone(),
         cargo_credentials: args.cargo_credentials,
