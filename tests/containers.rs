@@ -28,8 +28,8 @@ const DEBIAN_IMAGE: &str = "docker.io/library/debian:bookworm-slim";
 const DOCKER: &str = "/usr/bin/docker";
 const SETUP_HINT: &str = "run `scripts/engines.sh setup` (it installs buildah and docker.io and makes the local base images)";
 
-/// The prewarm image reference the generated Dockerfiles copy prewarm from.
-fn prewarm_ref() -> String {
+/// The prewarm image reference the generated Dockerfiles copy prewarm from by default.
+fn default_prewarm_ref() -> String {
     format!("ghcr.io/prewarm-rs/prewarm:{VERSION}")
 }
 
@@ -64,10 +64,12 @@ fn check(c: Command) -> String {
 
 /// Checks buildah and the base images, and builds images/prewarm once per test run (a file
 /// lock keeps concurrent test processes from building it twice at once; the second one then
-/// finds every layer cached).
-fn setup() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
+/// finds every layer cached). The image gets the default `--prewarm-image` reference, and one
+/// named after its id, which the tests use: another test run on the same machine (from another
+/// checkout) may move the default tag while this one runs.
+fn setup() -> &'static str {
+    static REF: OnceLock<String> = OnceLock::new();
+    REF.get_or_init(|| {
         let version = Command::new("buildah").arg("--version").output();
         assert!(
             version.is_ok_and(|o| o.status.success()),
@@ -83,7 +85,8 @@ fn setup() {
         let t = Instant::now();
         let repo = repo();
         let dockerfile = repo.join("images/prewarm/Dockerfile");
-        let reference = prewarm_ref();
+        let reference = default_prewarm_ref();
+        let iidfile = tempfile::NamedTempFile::new().unwrap();
         let mut c = cmd("flock", &["/var/tmp/prewarm-test-image.lock", "buildah"]);
         c.args([
             "build",
@@ -96,6 +99,8 @@ fn setup() {
         ])
         .arg(&dockerfile)
         .args(["-t", &reference])
+        .arg("--iidfile")
+        .arg(iidfile.path())
         .arg(&repo);
         let out = output(c);
         assert!(
@@ -106,11 +111,16 @@ fn setup() {
                 &String::from_utf8_lossy(&out.stderr)
             )
         );
+        let id = std::fs::read_to_string(iidfile.path()).unwrap();
+        let id = id.trim().trim_start_matches("sha256:");
+        let run_ref = format!("localhost/prewarm-test/prewarm:{}", &id[..12]);
+        check(cmd("buildah", &["tag", id, &run_ref]));
         eprintln!(
-            "[containers] images/prewarm built as {reference} in {:.1}s",
+            "[containers] images/prewarm built as {reference} and {run_ref} in {:.1}s",
             t.elapsed().as_secs_f64()
         );
-    });
+        run_ref
+    })
 }
 
 fn tail(stdout: &str, stderr: &str) -> String {
@@ -532,8 +542,13 @@ fn run_scenario(engine: Engine, s: &Scenario) {
 
 /// Writes the Dockerfile for the fixture copy at `root` (workspace in `ws`); returns the build
 /// context and the Dockerfile.
-fn fixture_scenario(root: &Path, ws: &str, image_args: &[&str]) -> (PathBuf, PathBuf) {
-    let mut args = vec!["image"];
+fn fixture_scenario(
+    prewarm_image: &str,
+    root: &Path,
+    ws: &str,
+    image_args: &[&str],
+) -> (PathBuf, PathBuf) {
+    let mut args = vec!["image", "--prewarm-image", prewarm_image];
     args.extend_from_slice(image_args);
     prewarm_ok(&root.join(ws), &args);
     (root.to_path_buf(), root.join(ws).join("Dockerfile"))
@@ -545,10 +560,10 @@ fn strings(v: &[&str]) -> Vec<String> {
 
 #[test]
 fn buildah_single() {
-    setup();
+    let prewarm_image = setup();
     let n = nonce();
     let (_tmp, root) = fixture("single");
-    let (context, dockerfile) = fixture_scenario(&root, ".", &[]);
+    let (context, dockerfile) = fixture_scenario(prewarm_image, &root, ".", &[]);
     run_scenario(
         Engine::Buildah,
         &Scenario {
@@ -572,10 +587,10 @@ fn buildah_single() {
 
 #[test]
 fn buildah_workspace() {
-    setup();
+    let prewarm_image = setup();
     let n = nonce();
     let (_tmp, root) = fixture("workspace");
-    let (context, dockerfile) = fixture_scenario(&root, ".", &["--bin", "app"]);
+    let (context, dockerfile) = fixture_scenario(prewarm_image, &root, ".", &["--bin", "app"]);
     run_scenario(
         Engine::Buildah,
         &Scenario {
@@ -601,10 +616,10 @@ fn buildah_workspace() {
 /// and editing that dependency only rebuilds local crates.
 #[test]
 fn buildah_outside() {
-    setup();
+    let prewarm_image = setup();
     let n = nonce();
     let (_tmp, root) = fixture("outside");
-    let (context, dockerfile) = fixture_scenario(&root, "ws", &[]);
+    let (context, dockerfile) = fixture_scenario(prewarm_image, &root, "ws", &[]);
     assert!(context.join(".dockerignore").is_file());
     run_scenario(
         Engine::Buildah,
@@ -631,10 +646,10 @@ fn buildah_outside() {
 /// `.cargo/config.toml`.
 #[test]
 fn buildah_config() {
-    setup();
+    let prewarm_image = setup();
     let n = nonce();
     let (_tmp, root) = fixture("config");
-    let (context, dockerfile) = fixture_scenario(&root, ".", &[]);
+    let (context, dockerfile) = fixture_scenario(prewarm_image, &root, ".", &[]);
     let text = std::fs::read_to_string(&dockerfile).unwrap();
     assert!(text.contains("FROM rust:1.95.0-bookworm AS base"), "{text}");
     assert!(text.contains("cp build-out/debug/fixture-config"), "{text}");
@@ -663,10 +678,11 @@ fn buildah_config() {
 /// is linked by mold, and the secret is in no layer.
 #[test]
 fn buildah_tooling_and_secret() {
-    setup();
+    let prewarm_image = setup();
     let n = nonce();
     let (_tmp, root) = fixture("single");
     let (context, dockerfile) = fixture_scenario(
+        prewarm_image,
         &root,
         ".",
         &["--linker", "mold", "--sccache", "--cargo-credentials"],
@@ -749,7 +765,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// The example's checked-in Dockerfile, release profile.
 #[test]
 fn buildah_example() {
-    setup();
+    let prewarm_image = setup();
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("hello-service");
     common::copy_tree(&repo().join("examples/hello-service"), &root);
@@ -757,6 +773,19 @@ fn buildah_example() {
         root.join(".dockerignore").is_file(),
         "the example's .dockerignore is checked in"
     );
+    // The checked-in file as it is, but for the prewarm image of this run (see `setup`).
+    let dockerfile = root.join("Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    let from = format!("COPY --from={} ", default_prewarm_ref());
+    assert!(
+        text.contains(&from),
+        "the example does not copy prewarm from the default image"
+    );
+    std::fs::write(
+        &dockerfile,
+        text.replace(&from, &format!("COPY --from={prewarm_image} ")),
+    )
+    .unwrap();
     let out = check_example(Engine::Buildah, &root);
     assert!(out.contains("hello-service 0.1.0"), "{out}");
 }
@@ -765,7 +794,7 @@ fn buildah_example() {
 /// `# syntax` line, which `BuildKit` would try to pull.
 #[test]
 fn docker_buildkit_example() {
-    setup();
+    let prewarm_image = setup();
     let out = output(cmd(
         "bash",
         &[
@@ -778,14 +807,13 @@ fn docker_buildkit_example() {
         "`scripts/engines.sh dockerd` failed ({SETUP_HINT}):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let reference = prewarm_ref();
     check(cmd(
         "buildah",
         &[
             "push",
             "-q",
-            &reference,
-            &format!("docker-daemon:{reference}"),
+            prewarm_image,
+            &format!("docker-daemon:{prewarm_image}"),
         ],
     ));
 
@@ -793,7 +821,16 @@ fn docker_buildkit_example() {
     let root = tmp.path().join("hello-service");
     common::copy_tree(&repo().join("examples/hello-service"), &root);
     let _ = std::fs::remove_file(root.join("Dockerfile"));
-    prewarm_ok(&root, &["image", "--release", "--no-syntax"]);
+    prewarm_ok(
+        &root,
+        &[
+            "image",
+            "--release",
+            "--no-syntax",
+            "--prewarm-image",
+            prewarm_image,
+        ],
+    );
     let text = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
     assert!(!text.contains("# syntax"));
     check_example(Engine::Docker, &root);
