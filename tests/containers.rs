@@ -339,6 +339,12 @@ fn save_log(engine: Engine, tag: &str, log: &str) -> PathBuf {
     path
 }
 
+/// `name` tagged for this test run alone, so that two runs on one machine (a developer's and
+/// CI's, say) never retag each other's images mid-scenario.
+fn run_tag(name: &str) -> String {
+    format!("{name}:run-{}", std::process::id())
+}
+
 /// Runs `args` in a container of `image`; returns stdout.
 fn run_in(engine: Engine, image: &str, args: &[&str]) -> String {
     match engine {
@@ -560,7 +566,7 @@ fn buildah_single() {
     run_scenario(
         Engine::Buildah,
         &Scenario {
-            tag: "localhost/prewarm-test/single".into(),
+            tag: run_tag("localhost/prewarm-test/single"),
             context,
             dockerfile,
             binary: "fixture-single",
@@ -587,7 +593,7 @@ fn buildah_workspace() {
     run_scenario(
         Engine::Buildah,
         &Scenario {
-            tag: "localhost/prewarm-test/workspace".into(),
+            tag: run_tag("localhost/prewarm-test/workspace"),
             context,
             dockerfile,
             binary: "app",
@@ -617,7 +623,7 @@ fn buildah_outside() {
     run_scenario(
         Engine::Buildah,
         &Scenario {
-            tag: "localhost/prewarm-test/outside".into(),
+            tag: run_tag("localhost/prewarm-test/outside"),
             context,
             dockerfile,
             binary: "outside-app",
@@ -649,7 +655,7 @@ fn buildah_config() {
     run_scenario(
         Engine::Buildah,
         &Scenario {
-            tag: "localhost/prewarm-test/config".into(),
+            tag: run_tag("localhost/prewarm-test/config"),
             context,
             dockerfile,
             binary: "fixture-config",
@@ -688,7 +694,8 @@ fn buildah_tooling_and_secret() {
         format!("[registries.private]\ntoken = \"{token}\"\n"),
     )
     .unwrap();
-    let tag = "localhost/prewarm-test/tooling";
+    let tag = run_tag("localhost/prewarm-test/tooling");
+    let tag = tag.as_str();
     run_scenario(
         Engine::Buildah,
         &Scenario {
@@ -833,10 +840,11 @@ fn docker_buildkit_example() {
 /// returns what `--version` printed.
 fn check_example(engine: Engine, root: &Path) -> String {
     let n = nonce();
-    let tag = match engine {
+    let tag = run_tag(match engine {
         Engine::Buildah => "localhost/prewarm-test/hello-service",
         Engine::Docker => "prewarm-test/hello-service",
-    };
+    });
+    let tag = tag.as_str();
     run_scenario(
         engine,
         &Scenario {
