@@ -38,3 +38,17 @@ bench:
 # Accepts reviewed snapshot changes (needs cargo-insta).
 review:
     cargo insta review
+
+# The container-builder tests alone (real buildah and BuildKit builds).
+test-containers:
+    scripts/engines.sh setup
+    scripts/engines.sh dockerd
+    cargo test --locked --test containers --test builder -- --test-threads 2
+
+# Builds images/prewarm and tags it as the default `--prewarm-image`.
+prewarm-image:
+    buildah build --pull=never --layers --isolation chroot -f images/prewarm/Dockerfile -t ghcr.io/prewarm-rs/prewarm:$(cargo pkgid | sed 's/.*[#@]//') .
+
+# Builds the shared rust-builder image (web preset) with buildah.
+rust-builder:
+    buildah build --pull=never --layers --isolation chroot -t rust-builder -f images/rust-builder/Dockerfile .
