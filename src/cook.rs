@@ -82,7 +82,7 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
     } else {
         root.join(&recipe.workspace)
     };
-    let result = run_build(&recipe, &workspace_dir, &flags, opts, build);
+    let result = run_build(&workspace_dir, &flags, opts, build);
     // Whatever happened, the dummies go, so they cannot be mistaken for real code.
     let cleanup = cleanup(&recipe, &workspace_dir, &flags);
     let removed_sources = skeleton::remove_sources(&root, &mut record);
@@ -242,7 +242,6 @@ fn add_on_demand(
 }
 
 fn run_build(
-    recipe: &Recipe,
     workspace_dir: &Path,
     flags: &BuildFlags,
     opts: &Options,
@@ -251,7 +250,6 @@ fn run_build(
     if !build {
         return Ok((None, Vec::new()));
     }
-    let _ = recipe;
     let cmd = Cargo::new()
         .current_dir(workspace_dir)
         .args(opts.mode.subcommand())
@@ -261,7 +259,7 @@ fn run_build(
         .args(flags.to_args())
         .args(&opts.extra);
     let mut artifacts = Vec::new();
-    let mut tail: Vec<String> = Vec::new();
+    let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();
     let quiet = opts.quiet;
     let status = cmd.stream(
         |line| {
@@ -273,14 +271,14 @@ fn run_build(
             if !quiet {
                 eprintln!("{line}");
             }
-            tail.push(line.to_string());
+            tail.push_back(line.to_string());
             if tail.len() > 200 {
-                tail.remove(0);
+                tail.pop_front();
             }
         },
     )?;
     if !status.success() {
-        return Err(cmd.failure(status, &tail.join("\n")).with_hint(
+        return Err(cmd.failure(status, &Vec::from(tail).join("\n")).with_hint(
             "the dependencies failed to build; the same command fails in the real build too, or the recipe misses something cargo needs (see the output above)",
         ));
     }
