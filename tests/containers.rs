@@ -62,6 +62,17 @@ fn check(c: Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The scenarios run one at a time. Two cold builds that share a stage (every scenario's
+/// base stage is the same) would each commit their own copy of that layer at once; later
+/// builds then pick either copy, so a cook step whose parent differs misses the cache for no
+/// fault of the Dockerfile. One build at a time creates each layer once, as on a user's
+/// machine; the build itself still uses both cores.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Checks buildah and the base images, and builds images/prewarm once per test run (a file
 /// lock keeps concurrent test processes from building it twice at once; the second one then
 /// finds every layer cached). The image gets the default `--prewarm-image` reference, and one
@@ -559,6 +570,7 @@ fn strings(v: &[&str]) -> Vec<String> {
 
 #[test]
 fn buildah_single() {
+    let _one_at_a_time = serial();
     let prewarm_image = setup();
     let n = nonce();
     let (_tmp, root) = fixture("single");
@@ -586,6 +598,7 @@ fn buildah_single() {
 
 #[test]
 fn buildah_workspace() {
+    let _one_at_a_time = serial();
     let prewarm_image = setup();
     let n = nonce();
     let (_tmp, root) = fixture("workspace");
@@ -615,6 +628,7 @@ fn buildah_workspace() {
 /// and editing that dependency only rebuilds local crates.
 #[test]
 fn buildah_outside() {
+    let _one_at_a_time = serial();
     let prewarm_image = setup();
     let n = nonce();
     let (_tmp, root) = fixture("outside");
@@ -645,6 +659,7 @@ fn buildah_outside() {
 /// `.cargo/config.toml`.
 #[test]
 fn buildah_config() {
+    let _one_at_a_time = serial();
     let prewarm_image = setup();
     let n = nonce();
     let (_tmp, root) = fixture("config");
@@ -677,6 +692,7 @@ fn buildah_config() {
 /// is linked by mold, and the secret is in no layer.
 #[test]
 fn buildah_tooling_and_secret() {
+    let _one_at_a_time = serial();
     let prewarm_image = setup();
     let n = nonce();
     let (_tmp, root) = fixture("single");
@@ -765,6 +781,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// The example's checked-in Dockerfile, release profile.
 #[test]
 fn buildah_example() {
+    let _one_at_a_time = serial();
     let prewarm_image = setup();
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("hello-service");
@@ -794,6 +811,7 @@ fn buildah_example() {
 /// `# syntax` line, which `BuildKit` would try to pull.
 #[test]
 fn docker_buildkit_example() {
+    let _one_at_a_time = serial();
     let prewarm_image = setup();
     let out = output(cmd(
         "bash",
