@@ -257,6 +257,18 @@ impl Recipe {
         out
     }
 
+    /// The layout root of a real project whose workspace root is `workspace_root`: the recipe
+    /// keys every path relative to it, and `workspace` says where the workspace sits below it.
+    pub fn layout_root(&self, workspace_root: &Path) -> PathBuf {
+        let mut root = workspace_root.to_path_buf();
+        for c in Path::new(&self.workspace).components() {
+            if matches!(c, Component::Normal(_)) {
+                root.pop();
+            }
+        }
+        root
+    }
+
     /// The package whose name is `name`.
     pub fn package_named(&self, name: &str) -> Option<(&String, &Package)> {
         self.packages.iter().find(|(_, p)| p.name == name)

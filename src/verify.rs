@@ -290,18 +290,6 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
-/// The real project's layout root: the workspace root, minus as many components as the
-/// recipe's `workspace` path has (the recipe keys every path relative to the layout root).
-fn layout_root(workspace_root: &Path, recipe: &Recipe) -> PathBuf {
-    let mut root = workspace_root.to_path_buf();
-    if recipe.workspace != "." {
-        for _ in Path::new(&recipe.workspace).components() {
-            root.pop();
-        }
-    }
-    root
-}
-
 fn is_target_dir(dir: &Path) -> bool {
     dir.join("CACHEDIR.TAG").is_file()
         || (dir.file_name().is_some_and(|n| n == "target")
@@ -478,7 +466,7 @@ pub fn verify(opts: &Options) -> Result<Report> {
     let manifest = crate::plan::locate_manifest(&opts.manifest_path)?;
     let recipe = crate::plan::plan(&manifest)?;
     let real_ws = crate::metadata::workspace(&manifest)?.root;
-    let layout = layout_root(&real_ws, &recipe);
+    let layout = recipe.layout_root(&real_ws);
     let plan_secs = secs(t);
 
     let temp;
@@ -1549,7 +1537,7 @@ pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsRepo
     progress.phase(1, 2, "planning the recipe");
     let recipe = crate::plan::plan(&manifest)?;
     let real_ws = crate::metadata::workspace(&manifest)?.root;
-    let layout = layout_root(&real_ws, &recipe);
+    let layout = recipe.layout_root(&real_ws);
     let temp = tempfile::Builder::new()
         .prefix("prewarm-edits-")
         .tempdir()
@@ -1821,12 +1809,12 @@ mod tests {
     fn layout_root_climbs_out_of_the_workspace() {
         let recipe = Recipe::new("ws".into(), BTreeMap::new(), BTreeMap::new());
         assert_eq!(
-            layout_root(Path::new("/p/outside/ws"), &recipe),
+            recipe.layout_root(Path::new("/p/outside/ws")),
             Path::new("/p/outside")
         );
         let recipe = Recipe::new(".".into(), BTreeMap::new(), BTreeMap::new());
         assert_eq!(
-            layout_root(Path::new("/p/single"), &recipe),
+            recipe.layout_root(Path::new("/p/single")),
             Path::new("/p/single")
         );
     }

@@ -234,15 +234,11 @@ fn check_overwrite(path: &Path, force: bool) -> Result<()> {
 
 /// Resolves the workspace and the options into the Dockerfile (and `.dockerignore`) text.
 pub fn generate(args: &ImageArgs) -> Result<Generated> {
-    let manifest = if args.manifest_path.is_dir() {
-        args.manifest_path.join("Cargo.toml")
-    } else {
-        args.manifest_path.clone()
-    };
+    let manifest = crate::plan::locate_manifest(&args.manifest_path)?;
     let recipe = crate::plan::plan(&manifest)?;
-    let ws = crate::metadata::workspace(&crate::fs::canonicalize(&manifest)?)?;
+    let ws = crate::metadata::workspace(&manifest)?;
     let ws_root = crate::fs::canonicalize(&ws.root)?;
-    let layout_root = layout_root(&ws_root, &recipe.workspace);
+    let layout_root = recipe.layout_root(&ws_root);
     let config = Config::read(&ws_root, &layout_root)?;
 
     let workdir = check_workdir(&args.workdir)?;
@@ -459,17 +455,6 @@ fn dockerignore(
         extra.push(relative_to(&abs_target, layout_root));
     }
     Some((path, image.dockerignore(&extra)))
-}
-
-/// The layout root: the workspace root with the recipe's relative `workspace` taken off.
-fn layout_root(ws_root: &Path, workspace: &str) -> PathBuf {
-    let mut root = ws_root.to_path_buf();
-    for c in Path::new(workspace).components() {
-        if matches!(c, std::path::Component::Normal(_)) {
-            root.pop();
-        }
-    }
-    root
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
