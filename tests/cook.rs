@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{cargo_json, copy_tree, fixture, prewarm, prewarm_ok};
+use common::{cargo_json, copy_tree, fixture, prewarm, prewarm_env, prewarm_env_ok, prewarm_ok};
 
 /// One end-to-end scenario.
 struct Scenario<'a> {
@@ -258,16 +258,10 @@ fn cook_honours_cargo_target_dir_env() {
     let (_g, real) = fixture("single");
     let cook = recipe_in_fresh_dir(&real);
     let target = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_prewarm"))
-        .args(["cook", "--quiet", "--release"])
-        .current_dir(cook.path())
-        .env("CARGO_TARGET_DIR", target.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    prewarm_env_ok(
+        cook.path(),
+        &["cook", "--quiet", "--release"],
+        &[("CARGO_TARGET_DIR", target.path().to_str().unwrap())],
     );
     let release = target.path().join("release");
     assert!(listing(&release.join("deps"))
@@ -288,8 +282,9 @@ fn cook_honours_cargo_target_dir_env() {
 fn cook_cleans_the_build_target_set_by_environment() {
     let (_g, real) = fixture("workspace");
     let cook = recipe_in_fresh_dir(&real);
-    let out = Command::new(env!("CARGO_BIN_EXE_prewarm"))
-        .args([
+    prewarm_env_ok(
+        cook.path(),
+        &[
             "cook",
             "--quiet",
             "--workspace",
@@ -297,15 +292,8 @@ fn cook_cleans_the_build_target_set_by_environment() {
             "ws-app",
             "--exclude",
             "ws-macros",
-        ])
-        .current_dir(cook.path())
-        .env("CARGO_BUILD_TARGET", "x86_64-unknown-linux-gnu")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        &[("CARGO_BUILD_TARGET", "x86_64-unknown-linux-gnu")],
     );
     let debug = cook.path().join("target/x86_64-unknown-linux-gnu/debug");
     assert!(listing(&debug.join("deps"))
@@ -322,16 +310,13 @@ fn cook_cleans_the_build_target_set_by_environment() {
 fn cook_cleans_a_separate_build_dir_and_the_target_dir() {
     let (_g, real) = fixture("single");
     let cook = recipe_in_fresh_dir(&real);
-    let out = Command::new(env!("CARGO_BIN_EXE_prewarm"))
-        .args(["cook", "--quiet"])
-        .current_dir(cook.path())
-        .env("CARGO_BUILD_BUILD_DIR", cook.path().join("build-dir"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    prewarm_env_ok(
+        cook.path(),
+        &["cook", "--quiet"],
+        &[(
+            "CARGO_BUILD_BUILD_DIR",
+            cook.path().join("build-dir").to_str().unwrap(),
+        )],
     );
     let names = [
         "fixture-single",
@@ -415,13 +400,14 @@ fn dummies_compile_under_strict_settings() {
     ] {
         let mut args = vec!["cook", "--quiet", "--all-features"];
         args.extend_from_slice(mode);
-        let out = Command::new(env!("CARGO_BIN_EXE_prewarm"))
-            .args(&args)
-            .current_dir(cook.path())
-            .env("RUSTFLAGS", "-D warnings -D missing_docs -D unused")
-            .env("RUSTDOCFLAGS", "-D warnings")
-            .output()
-            .unwrap();
+        let out = prewarm_env(
+            cook.path(),
+            &args,
+            &[
+                ("RUSTFLAGS", "-D warnings -D missing_docs -D unused"),
+                ("RUSTDOCFLAGS", "-D warnings"),
+            ],
+        );
         assert!(
             out.status.success(),
             "cook {mode:?} under strict flags: {}",
@@ -680,14 +666,7 @@ fn cargo_failure_shows_command_status_and_output() {
 #[test]
 fn unknown_package_of_a_dropped_member_is_skipped() {
     let (_g, real) = fixture("workspace");
-    let m = real.join("crates/newbie");
-    std::fs::create_dir_all(m.join("src")).unwrap();
-    std::fs::write(
-        m.join("Cargo.toml"),
-        "[package]\nname = \"newbie\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    std::fs::write(m.join("src/lib.rs"), "//! New.\n").unwrap();
+    common::add_crate(&real.join("crates/newbie"), "newbie");
     let cook = recipe_in_fresh_dir(&real);
     let out = prewarm(cook.path(), &["cook", "-p", "newbie"]);
     assert!(

@@ -251,14 +251,7 @@ fn stable_after_new_integration_test() {
 #[test]
 fn stable_after_new_dependency_free_member() {
     assert_stable("workspace", ".", "a new dependency-free member", |r| {
-        let m = r.join("crates/newbie");
-        std::fs::create_dir_all(m.join("src")).unwrap();
-        std::fs::write(
-            m.join("Cargo.toml"),
-            "[package]\nname = \"newbie\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-        )
-        .unwrap();
-        std::fs::write(m.join("src/lib.rs"), "//! New.\n").unwrap();
+        common::add_crate(&r.join("crates/newbie"), "newbie");
         // What cargo itself writes into the lockfile for the new member.
         let out = std::process::Command::new("cargo")
             .args(["metadata", "--format-version", "1", "--offline"])
@@ -362,14 +355,7 @@ fn missing_path_dependency() {
 fn workspace_rejected_by_cargo() {
     let (_tmp, root) = fixture("workspace");
     // Two members with the same package name: cargo refuses the workspace.
-    let dup = root.join("crates/dup");
-    std::fs::create_dir_all(dup.join("src")).unwrap();
-    std::fs::write(
-        dup.join("Cargo.toml"),
-        "[package]\nname = \"ws-core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    std::fs::write(dup.join("src/lib.rs"), "").unwrap();
+    common::add_crate(&root.join("crates/dup"), "ws-core");
     let err = recipe_error(&root);
     assert!(
         err.contains(&format!("`{}", root.join("Cargo.toml").display())),

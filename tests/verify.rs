@@ -44,19 +44,7 @@ fn assert_valid(report: &Value) {
 
 /// Runs the prewarm binary in `dir` with a clean cargo environment plus `env`.
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_prewarm"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER")
-        .env_remove("LIBC_BUILD_VERBOSE");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+    common::prewarm_env(dir, args, env)
 }
 
 /// Runs `prewarm verify --format json -q <args>`; returns (exit code, validated report, stderr).

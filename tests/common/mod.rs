@@ -50,18 +50,39 @@ pub fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
 
 /// Runs the prewarm binary with `args` in `dir`.
 pub fn prewarm(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_prewarm"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTFLAGS")
-        .output()
-        .unwrap()
+    prewarm_env(dir, args, &[])
+}
+
+/// Runs the prewarm binary with `args` in `dir`, in an environment cleared of the variables
+/// that change cargo's output or units, plus `env`.
+pub fn prewarm_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_prewarm"));
+    cmd.args(args).current_dir(dir);
+    for var in [
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_BUILD_DIR",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER",
+        "LIBC_BUILD_VERBOSE",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
 }
 
 /// Runs prewarm and asserts success; returns stdout.
 pub fn prewarm_ok(dir: &Path, args: &[&str]) -> String {
-    let out = prewarm(dir, args);
+    prewarm_env_ok(dir, args, &[])
+}
+
+/// [`prewarm_env`], asserting success; returns stdout.
+pub fn prewarm_env_ok(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = prewarm_env(dir, args, env);
     assert!(
         out.status.success(),
         "prewarm {args:?} in {} failed:\n{}",
@@ -91,4 +112,15 @@ pub fn cargo_json(dir: &Path, args: &[&str]) -> Vec<Artifact> {
         .lines()
         .filter_map(messages::parse_artifact)
         .collect()
+}
+
+/// Writes a dependency-free library crate `name` at `dir` (a new workspace member, say).
+pub fn add_crate(dir: &Path, name: &str) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "//! New.\n").unwrap();
 }
