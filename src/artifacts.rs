@@ -31,19 +31,94 @@ impl LocalNames {
     }
 }
 
-/// Removes local units from every profile directory under each of `roots`; returns how many
+/// Where a cook's build wrote, by the target directory's known layout: `<root>/<profile>/`,
+/// `<root>/<triple>/<profile>/` and, for `cargo doc`, `<root>/[<triple>/]doc/`. Nothing is
+/// searched for: only these exact directories are cleaned.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The target directory and a separate build directory, if any.
+    pub roots: Vec<PathBuf>,
+    /// The profile's directory name (`debug`, `release`, a custom profile's name).
+    pub profile: String,
+    /// Target triples built for (`--target`, `CARGO_BUILD_TARGET`, and those cargo's own
+    /// artifact paths show).
+    pub triples: BTreeSet<String>,
+    /// Whether the build wrote documentation.
+    pub doc: bool,
+}
+
+impl Layout {
+    /// Adds the triples named by `--target` values (a target spec file names its directory by
+    /// its stem) and those under which cargo reported writing `filenames`.
+    pub fn add_triples<'a>(
+        &mut self,
+        targets: impl IntoIterator<Item = &'a str>,
+        filenames: impl IntoIterator<Item = &'a str>,
+    ) {
+        for t in targets {
+            let name = t.strip_suffix(".json").map_or(t, |stem| {
+                Path::new(stem)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(stem)
+            });
+            self.add_triple(name);
+        }
+        for file in filenames {
+            let file = Path::new(file);
+            for root in &self.roots.clone() {
+                let Ok(rel) = file.strip_prefix(root) else {
+                    continue;
+                };
+                let parts: Vec<&std::ffi::OsStr> = rel.iter().collect();
+                if parts.len() >= 3 && parts[1] == self.profile.as_str() {
+                    if let Some(t) = parts[0].to_str() {
+                        self.add_triple(t);
+                    }
+                }
+            }
+        }
+    }
+
+    fn add_triple(&mut self, name: &str) {
+        let one_component = Path::new(name).components().count() == 1
+            && matches!(
+                Path::new(name).components().next(),
+                Some(std::path::Component::Normal(_))
+            );
+        if one_component && name != self.profile {
+            self.triples.insert(name.to_string());
+        }
+    }
+
+    /// The exact directories below each root that are named `sub` in this layout, and exist
+    /// as real directories (a symlink there is not followed).
+    fn dirs(&self, sub: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for root in &self.roots {
+            out.push(root.join(sub));
+            for t in &self.triples {
+                out.push(root.join(t).join(sub));
+            }
+        }
+        out.retain(|d| std::fs::symlink_metadata(d).is_ok_and(|m| m.is_dir()));
+        out
+    }
+}
+
+/// Removes local units from the layout's profile (and doc) directories; returns how many
 /// entries were removed.
-pub fn remove_local(roots: &[PathBuf], names: &LocalNames) -> Result<usize> {
+pub fn remove_local(layout: &Layout, names: &LocalNames) -> Result<usize> {
     let crates = names.crates();
     let mut removed = 0;
-    for root in roots {
-        for dir in profile_dirs(root) {
-            removed += clean_profile_dir(&dir, names, &crates)?;
-        }
-        for doc in doc_dirs(root) {
+    for dir in layout.dirs(&layout.profile) {
+        removed += clean_profile_dir(&dir, names, &crates)?;
+    }
+    if layout.doc {
+        for doc in layout.dirs("doc") {
             for krate in &crates {
                 for path in [doc.join(krate), doc.join("src").join(krate)] {
-                    if path.is_dir() {
+                    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
                         crate::fs::remove_dir_all(&path)?;
                         removed += 1;
                     }
@@ -52,34 +127,6 @@ pub fn remove_local(roots: &[PathBuf], names: &LocalNames) -> Result<usize> {
         }
     }
     Ok(removed)
-}
-
-/// Profile directories up to three levels below `root` (`debug`, `<triple>/release`, ...):
-/// those holding a `.fingerprint` directory (intermediate artifacts) or a `.cargo-lock` (the
-/// final, uplifted ones, which live apart when `build.build-dir` is set).
-fn profile_dirs(root: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .max_depth(3)
-        .into_iter()
-        .filter_map(std::result::Result::ok)
-        .filter(|e| e.file_name() == ".fingerprint" || e.file_name() == ".cargo-lock")
-        .filter_map(|e| e.path().parent().map(Path::to_path_buf))
-        .collect();
-    dirs.sort();
-    dirs.dedup();
-    dirs
-}
-
-fn doc_dirs(root: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .max_depth(2)
-        .into_iter()
-        .filter_map(std::result::Result::ok)
-        .filter(|e| e.file_type().is_dir() && e.file_name() == "doc")
-        .map(walkdir::DirEntry::into_path)
-        .collect()
 }
 
 fn clean_profile_dir(dir: &Path, names: &LocalNames, crates: &BTreeSet<String>) -> Result<usize> {
@@ -134,6 +181,9 @@ fn is_uplifted(file: &str, name: &str) -> bool {
 }
 
 fn remove_matching(dir: &Path, matches: impl Fn(&str) -> bool) -> Result<usize> {
+    if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Ok(0);
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(0);
     };

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::artifacts::{self, LocalNames};
+use crate::artifacts::{self, Layout, LocalNames};
 use crate::error::{Error, Result};
 use crate::flags::{BuildFlags, Mode};
 use crate::manifest;
@@ -82,12 +82,24 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
     } else {
         root.join(&recipe.workspace)
     };
-    let result = run_build(&workspace_dir, &flags, opts, build);
+    let target_dirs = match target_dirs(&workspace_dir, &flags).and_then(|dirs| {
+        for dir in &dirs {
+            crate::fs::check_no_symlink(dir, Path::new(crate::record::RECORD_FILE))?;
+        }
+        Ok(dirs)
+    }) {
+        Ok(dirs) => dirs,
+        Err(e) => {
+            skeleton::remove_sources(&root, &mut record)?;
+            return Err(e);
+        }
+    };
+    let (result, artifacts) = run_build(&workspace_dir, &flags, opts, build);
     // Whatever happened, the dummies go, so they cannot be mistaken for real code.
-    let cleanup = cleanup(&recipe, &workspace_dir, &flags);
+    let cleanup = cleanup(&recipe, &target_dirs, &flags, opts.mode, &artifacts);
     let removed_sources = skeleton::remove_sources(&root, &mut record);
-    let (command, artifacts) = result?;
-    let (removed, target_dirs) = cleanup?;
+    let command = result?;
+    let removed = cleanup?;
     removed_sources?;
     // The drift record: what `prewarm check` and `prewarm verify` compare a build against.
     let facts = crate::record::CookFacts {
@@ -184,6 +196,10 @@ fn add_on_demand(
         TargetKind::Test => "--test",
         _ => "--bench",
     };
+    recipe::check_target_name(name).map_err(|e| {
+        Error::input(format!("`{flag}`: {}", e.message()))
+            .with_hint(e.hint().unwrap_or_default().to_string())
+    })?;
     let candidates: Vec<String> = if flags.package.is_empty() {
         let ws = &recipe.workspace;
         if recipe.packages.contains_key(ws) {
@@ -241,14 +257,17 @@ fn add_on_demand(
     Ok(())
 }
 
+/// Runs the cook's cargo command; the artifacts it reported come back even when it failed, so
+/// that the cleanup knows every directory cargo wrote to.
 fn run_build(
     workspace_dir: &Path,
     flags: &BuildFlags,
     opts: &Options,
     build: bool,
-) -> Result<(Option<String>, Vec<Artifact>)> {
+) -> (Result<Option<String>>, Vec<Artifact>) {
+    let mut artifacts = Vec::new();
     if !build {
-        return Ok((None, Vec::new()));
+        return (Ok(None), artifacts);
     }
     let cmd = Cargo::new()
         .current_dir(workspace_dir)
@@ -258,7 +277,6 @@ fn run_build(
         .arg("--message-format=json-render-diagnostics")
         .args(flags.to_args())
         .args(&opts.extra);
-    let mut artifacts = Vec::new();
     let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();
     let quiet = opts.quiet;
     let status = cmd.stream(
@@ -276,13 +294,15 @@ fn run_build(
                 tail.pop_front();
             }
         },
-    )?;
-    if !status.success() {
-        return Err(cmd.failure(status, &Vec::from(tail).join("\n")).with_hint(
+    );
+    let result = match status {
+        Err(e) => Err(e),
+        Ok(status) if !status.success() => Err(cmd.failure(status, &Vec::from(tail).join("\n")).with_hint(
             "the dependencies failed to build; the same command fails in the real build too, or the recipe misses something cargo needs (see the output above)",
-        ));
-    }
-    Ok((Some(cmd.to_string()), artifacts))
+        )),
+        Ok(_) => Ok(Some(cmd.to_string())),
+    };
+    (result, artifacts)
 }
 
 /// The target and build directories of the skeleton: `--target-dir` if given, else what cargo
@@ -306,14 +326,31 @@ pub fn target_dirs(workspace_dir: &Path, flags: &BuildFlags) -> Result<Vec<PathB
 
 fn cleanup(
     recipe: &Recipe,
-    workspace_dir: &Path,
+    dirs: &[PathBuf],
     flags: &BuildFlags,
-) -> Result<(usize, Vec<PathBuf>)> {
-    let dirs = target_dirs(workspace_dir, flags)?;
+    mode: Mode,
+    artifacts: &[Artifact],
+) -> Result<usize> {
     let mut names = LocalNames::default();
     for pkg in recipe.packages.values() {
         names.add(&pkg.name, pkg.targets.iter().map(|t| t.name.clone()));
     }
-    let removed = artifacts::remove_local(&dirs, &names)?;
-    Ok((removed, dirs))
+    let env_target = std::env::var("CARGO_BUILD_TARGET").ok();
+    let mut layout = Layout {
+        roots: dirs.to_vec(),
+        profile: flags.profile_dir(),
+        triples: std::collections::BTreeSet::new(),
+        doc: mode == Mode::Doc,
+    };
+    layout.add_triples(
+        flags
+            .target
+            .iter()
+            .map(String::as_str)
+            .chain(env_target.as_deref()),
+        artifacts
+            .iter()
+            .flat_map(|a| a.filenames.iter().map(String::as_str)),
+    );
+    artifacts::remove_local(&layout, &names)
 }

@@ -21,6 +21,7 @@ pub mod lockfile;
 pub mod manifest;
 pub mod messages;
 pub mod metadata;
+pub mod output;
 pub mod plan;
 pub mod process;
 pub mod reasons;

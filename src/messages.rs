@@ -19,6 +19,8 @@ pub struct Artifact {
     pub local: bool,
     /// The executable, for binaries.
     pub executable: Option<String>,
+    /// The files cargo wrote (or found fresh) for the unit.
+    pub filenames: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -32,6 +34,8 @@ struct Raw {
     fresh: bool,
     #[serde(default)]
     executable: Option<String>,
+    #[serde(default)]
+    filenames: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -59,6 +63,7 @@ pub fn parse_artifact(line: &str) -> Option<Artifact> {
         kinds: target.kind,
         fresh: raw.fresh,
         executable: raw.executable,
+        filenames: raw.filenames,
     })
 }
 

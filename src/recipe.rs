@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
@@ -161,14 +160,7 @@ impl Recipe {
             files: &self.files,
         };
         let bytes = serde_json::to_vec(&content).expect("recipe content serialises");
-        let hash = Sha256::digest(&bytes);
-        let mut hex = String::with_capacity(7 + 64);
-        hex.push_str("sha256:");
-        for b in hash {
-            use std::fmt::Write;
-            let _ = write!(hex, "{b:02x}");
-        }
-        hex
+        format!("sha256:{}", crate::fs::sha256_hex(&bytes))
     }
 
     /// The recipe as written to disk: pretty JSON with a trailing newline.
@@ -181,11 +173,26 @@ impl Recipe {
         s
     }
 
+    /// Whether `bytes` look like a prewarm recipe (JSON with a numeric `prewarm` format field),
+    /// of any format version: what `prewarm recipe --output` may overwrite.
+    pub fn looks_like(bytes: &[u8]) -> bool {
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .is_ok_and(|v| v.get("prewarm").is_some_and(serde_json::Value::is_u64))
+    }
+
     /// Parses and validates a recipe read from `origin` (used in error messages).
     pub fn from_json(text: &str, origin: &Path) -> Result<Recipe> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            Error::input(format!("`{}` is not valid JSON: {e}", origin.display()))
-                .with_hint("pass the file written by `prewarm recipe`")
+            let looks_toml = toml::from_str::<toml::Table>(text).is_ok();
+            Error::input(format!(
+                "`{}` is not a prewarm recipe: it is not valid JSON ({e})",
+                origin.display()
+            ))
+            .with_hint(if looks_toml {
+                "this looks like a TOML file (a Cargo manifest?); pass the recipe.json written by `prewarm recipe`"
+            } else {
+                "pass the file written by `prewarm recipe`"
+            })
         })?;
         match value.get("prewarm") {
             None => {
@@ -238,6 +245,28 @@ impl Recipe {
         }
         for path in self.files.keys() {
             check_relative(path, origin)?;
+            if Path::new(path)
+                .components()
+                .find(|c| matches!(c, Component::Normal(_)))
+                == Some(Component::Normal(".prewarm".as_ref()))
+            {
+                return Err(Error::input(format!(
+                    "`{}` names the file `{path}`, inside prewarm's own `.prewarm` directory",
+                    origin.display()
+                ))
+                .with_hint(
+                    "write the recipe again with `prewarm recipe`; do not edit it by hand",
+                ));
+            }
+        }
+        for pkg in self.packages.values() {
+            for t in &pkg.targets {
+                check_target_name(&t.name).map_err(|e| {
+                    Error::input(format!("`{}`: {}", origin.display(), e.message())).with_hint(
+                        "write the recipe again with `prewarm recipe`; do not edit it by hand",
+                    )
+                })?;
+            }
         }
         Ok(())
     }
@@ -287,6 +316,22 @@ pub fn join(dir: &str, path: &str) -> PathBuf {
 }
 
 /// A recipe path must be relative, non-empty, free of `..`, and plain UTF-8 components.
+/// Checks a target name (`--example NAME`, a recipe's target) by cargo's rules for the names
+/// that become file names: letters, digits, `-` and `_`, nothing that could name a path.
+pub fn check_target_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        return Ok(());
+    }
+    let shown: String = name.escape_debug().collect();
+    Err(Error::input(format!("`{shown}` is not a valid cargo target name"))
+        .with_hint("target names are made of letters, digits, `-` and `_` (no `/`, `\\`, `.` or control characters), as cargo requires"))
+}
+
 fn check_relative(path: &str, origin: &Path) -> Result<()> {
     let bad = |why: &str| {
         Err(Error::input(format!(

@@ -440,7 +440,7 @@ pub fn append(target_dir: &Path, record: Record) -> Result<PathBuf> {
         )
     })?;
     text.push('\n');
-    crate::fs::write_atomic(&path, text)?;
+    crate::fs::write_under(target_dir, Path::new(RECORD_FILE), text)?;
     Ok(path)
 }
 

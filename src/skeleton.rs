@@ -2,8 +2,8 @@
 //! but the recipe, an earlier skeleton and target directories (unless forced), never through a
 //! symlink, and with a record of what was written so it can be recognised and cleaned up.
 
-use std::collections::BTreeSet;
-use std::path::{Component, Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -13,43 +13,66 @@ use crate::recipe::Recipe;
 /// Where the record of a laid-out skeleton lives, relative to the layout root.
 pub const RECORD: &str = ".prewarm/skeleton.json";
 
-/// What a cook wrote, kept in [`RECORD`].
+/// The format of [`RECORD`]; a record of another format is not trusted (its files count as
+/// foreign).
+const RECORD_FORMAT: u32 = 2;
+
+/// What a cook wrote, kept in [`RECORD`]: each file with the sha256 of the content written, so
+/// that a file the user has since replaced is never taken for a skeleton file.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Record {
+    /// [`RECORD_FORMAT`].
+    #[serde(default)]
+    pub format: u32,
     /// The digest of the recipe laid out.
     pub digest: String,
-    /// Every file written (relative to the layout root).
-    pub files: BTreeSet<String>,
-    /// The dummy sources among them (removed again after the cook).
-    pub sources: BTreeSet<String>,
+    /// Every file written (relative to the layout root), with the sha256 of its content.
+    pub files: BTreeMap<String, String>,
+    /// The dummy sources among them (removed again after the cook), with their sha256.
+    pub sources: BTreeMap<String, String>,
 }
 
 impl Record {
-    /// Reads the record under `root`, if there is one.
+    /// Reads the record under `root`, if there is one of this format (a record behind a
+    /// symlink is not read).
     pub fn load(root: &Path) -> Option<Record> {
+        crate::fs::check_no_symlink(root, Path::new(RECORD)).ok()?;
         let text = std::fs::read_to_string(root.join(RECORD)).ok()?;
-        serde_json::from_str(&text).ok()
+        let record: Record = serde_json::from_str(&text).ok()?;
+        (record.format == RECORD_FORMAT).then_some(record)
     }
 
-    /// Writes the record under `root`.
+    /// Writes the record under `root` (never through a symlink).
     ///
     /// # Panics
     /// Never: the record is plain strings, which always serialise.
     pub fn save(&self, root: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).expect("record serialises");
-        crate::fs::write_atomic(&root.join(RECORD), text)
+        crate::fs::write_under(root, Path::new(RECORD), text)
+    }
+
+    /// Whether `rel` is a file this record wrote and its content is still what was written.
+    fn owns(&self, root: &Path, rel: &str) -> bool {
+        self.files.get(rel).is_some_and(|hash| {
+            crate::fs::check_no_symlink(root, Path::new(rel)).is_ok()
+                && std::fs::read(root.join(rel))
+                    .is_ok_and(|bytes| crate::fs::sha256_hex(&bytes) == *hash)
+        })
     }
 }
 
-/// Files in `root` that are neither the recipe, nor part of an earlier skeleton, nor inside a
-/// cargo target directory, nor identical to what the new skeleton writes there.
+/// Files in `root` that are neither the recipe, nor a file of an earlier skeleton whose content
+/// is still what that skeleton wrote, nor inside a cargo target directory, nor identical to what
+/// the new skeleton writes there. prewarm's own `.prewarm` directories must be real
+/// directories: a symlink there is refused, forced or not.
 pub fn foreign_files(
     root: &Path,
     recipe_path: Option<&Path>,
     recipe: &Recipe,
 ) -> Result<Vec<PathBuf>> {
+    crate::fs::check_no_symlink(root, Path::new(RECORD))?;
     let earlier = Record::load(root).unwrap_or_default();
-    let mut new: std::collections::BTreeMap<PathBuf, &str> = std::collections::BTreeMap::new();
+    let mut new: BTreeMap<PathBuf, &str> = BTreeMap::new();
     for (path, content, _) in recipe.skeleton_files() {
         new.insert(path, content);
     }
@@ -75,6 +98,7 @@ pub fn foreign_files(
         let rel_str = rel.to_string_lossy().replace('\\', "/");
         if entry.file_type().is_dir() {
             if rel_str == ".prewarm" || entry.path().join("CACHEDIR.TAG").is_file() {
+                crate::fs::check_no_symlink(entry.path(), Path::new(".prewarm"))?;
                 walk.skip_current_dir();
             }
             continue;
@@ -82,10 +106,10 @@ pub fn foreign_files(
         if recipe_path.is_some() && std::fs::canonicalize(entry.path()).ok() == recipe_path {
             continue;
         }
-        if earlier.files.contains(&rel_str) && entry.file_type().is_file() {
-            continue;
-        }
         if entry.file_type().is_file() {
+            if earlier.owns(root, &rel_str) {
+                continue;
+            }
             if let Some(content) = new.get(&rel) {
                 if std::fs::read(entry.path()).ok().as_deref() == Some(content.as_bytes()) {
                     continue;
@@ -97,58 +121,45 @@ pub fn foreign_files(
     Ok(foreign)
 }
 
-/// Refuses to go through a symlink anywhere between `root` and `rel` (inclusive).
-pub fn check_no_symlink(root: &Path, rel: &Path) -> Result<()> {
-    let mut cur = root.to_path_buf();
-    for c in rel.components() {
-        let Component::Normal(part) = c else { continue };
-        cur.push(part);
-        match std::fs::symlink_metadata(&cur) {
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(Error::input(format!(
-                    "refusing to write through the symlink `{}`",
-                    cur.display()
-                ))
-                .with_hint("cook into a directory without symlinks where the skeleton goes"));
-            }
-            Ok(_) => {}
-            Err(_) => break,
-        }
-    }
-    Ok(())
-}
-
-/// Writes every skeleton file under `root` and returns the record of what was written.
+/// Writes every skeleton file under `root` and returns the record of what was written. The
+/// record is saved before the first file is written and names every file with the hash of
+/// its new content, so a cook killed at any point leaves nothing a later cook would take for
+/// its own once the user has changed it.
 pub fn lay_out(root: &Path, recipe: &Recipe) -> Result<Record> {
+    let files = recipe.skeleton_files();
+    for (rel, _, _) in &files {
+        crate::fs::check_no_symlink(root, rel)?;
+    }
     let mut record = Record {
+        format: RECORD_FORMAT,
         digest: recipe.digest.clone(),
         ..Record::default()
     };
-    let files = recipe.skeleton_files();
-    for (rel, _, _) in &files {
-        check_no_symlink(root, rel)?;
-    }
-    for (rel, content, is_source) in files {
+    for (rel, content, is_source) in &files {
         let rel_str = rel.to_string_lossy().replace('\\', "/");
-        let path = root.join(&rel);
-        if std::fs::read(&path).ok().as_deref() != Some(content.as_bytes()) {
-            crate::fs::write(&path, content)?;
+        let hash = crate::fs::sha256_hex(content.as_bytes());
+        if *is_source {
+            record.sources.insert(rel_str.clone(), hash.clone());
         }
-        record.files.insert(rel_str.clone());
-        if is_source {
-            record.sources.insert(rel_str);
-        }
+        record.files.insert(rel_str, hash);
     }
     record.save(root)?;
+    for (rel, content, _) in files {
+        if std::fs::read(root.join(&rel)).ok().as_deref() != Some(content.as_bytes()) {
+            crate::fs::write_under(root, &rel, content)?;
+        }
+    }
     Ok(record)
 }
 
-/// Removes the dummy sources a cook wrote, and directories left empty by that.
+/// Removes the dummy sources a cook wrote, and directories left empty by that. A file whose
+/// content is no longer the dummy's (the user put a real one there) is left alone.
 pub fn remove_sources(root: &Path, record: &mut Record) -> Result<()> {
-    for rel in std::mem::take(&mut record.sources) {
+    for (rel, _) in std::mem::take(&mut record.sources) {
         let path = root.join(&rel);
-        check_no_symlink(root, Path::new(&rel))?;
-        crate::fs::remove_file(&path)?;
+        if record.owns(root, &rel) {
+            crate::fs::remove_file(&path)?;
+        }
         record.files.remove(&rel);
         let mut dir = path.parent();
         while let Some(d) = dir {

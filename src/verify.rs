@@ -296,10 +296,25 @@ fn is_target_dir(dir: &Path) -> bool {
             && dir.parent().is_some_and(|p| p.join("Cargo.toml").is_file()))
 }
 
+/// What [`copy_project`] does with a symlink in the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// Make the same link in the copy (as `COPY . .` does): for a copy nothing writes to.
+    Keep,
+    /// Copy what the link points to, so the copy shares no file with the project: for a copy
+    /// that is edited. A link that points nowhere or loops is an error.
+    Resolve,
+}
+
 /// Copies the project's files (workspace, local packages, the recipe's config and toolchain
 /// files) from `layout_root` to `dest`, keeping modification times; skips target directories,
 /// `.git` and `dest` itself. Returns the files written, relative to `dest`.
-pub fn copy_project(recipe: &Recipe, layout_root: &Path, dest: &Path) -> Result<Vec<PathBuf>> {
+pub fn copy_project(
+    recipe: &Recipe,
+    layout_root: &Path,
+    dest: &Path,
+    links: Links,
+) -> Result<Vec<PathBuf>> {
     let mut roots: Vec<PathBuf> = vec![crate::recipe::join(".", &recipe.workspace)];
     roots.extend(recipe.packages.keys().map(PathBuf::from));
     roots.sort();
@@ -322,7 +337,7 @@ pub fn copy_project(recipe: &Recipe, layout_root: &Path, dest: &Path) -> Result<
             layout_root.join(rel_root)
         };
         let walk = walkdir::WalkDir::new(&src_root)
-            .follow_links(false)
+            .follow_links(links == Links::Resolve)
             .into_iter()
             .filter_entry(|e| {
                 if !e.file_type().is_dir() {
@@ -335,11 +350,13 @@ pub fn copy_project(recipe: &Recipe, layout_root: &Path, dest: &Path) -> Result<
             });
         for entry in walk {
             let entry = entry.map_err(|e| {
-                Error::io(
-                    "read",
-                    e.path().unwrap_or(&src_root),
-                    &std::io::Error::other(e.to_string()),
-                )
+                let path = e.path().unwrap_or(&src_root).to_path_buf();
+                let err = Error::io("copy", &path, &std::io::Error::other(e.to_string()));
+                if links == Links::Resolve {
+                    err.with_hint("a symlink in the project points nowhere or loops; the scratch copy takes what each link points to, so fix or remove that link")
+                } else {
+                    err
+                }
             })?;
             let rel = entry
                 .path()
@@ -522,7 +539,7 @@ pub fn verify(opts: &Options) -> Result<Report> {
 
     progress.phase(3, STEPS, "laying the real sources over the skeleton");
     let t = Instant::now();
-    let copied = copy_project(&recipe, &layout, &root)?;
+    let copied = copy_project(&recipe, &layout, &root, Links::Keep)?;
     let overlay_secs = secs(t);
 
     let ws = cooked.workspace_dir.clone();
@@ -661,15 +678,10 @@ pub fn verify(opts: &Options) -> Result<Report> {
     })
 }
 
-/// Removes the real sources from a kept work directory (files the skeleton also wrote stay),
-/// so the next verify can cook there again.
+/// Removes the real sources from a kept work directory (also where they replaced a skeleton
+/// file: the next cook writes that again), so the next verify can cook there again.
 fn remove_overlay(root: &Path, copied: &[PathBuf]) {
-    let skeleton = crate::skeleton::Record::load(root).unwrap_or_default();
     for rel in copied {
-        let key = rel.to_string_lossy().replace('\\', "/");
-        if skeleton.files.contains(&key) {
-            continue;
-        }
         let _ = std::fs::remove_file(root.join(rel));
         let mut dir = root.join(rel);
         while dir.pop() && dir != root {
@@ -1201,6 +1213,9 @@ pub struct EditResult {
     pub digest_changed: Option<bool>,
     /// Why the edit could not be probed, if it could not.
     pub error: Option<String>,
+    /// Why the edit does not apply to this project (then it was not made), if it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
 }
 
 /// The result of `prewarm verify --edits`.
@@ -1529,6 +1544,21 @@ fn edit_member(p: &Probe<'_>, undo: &mut Undo) -> Result<String> {
     Ok(format!("added the dependency-free member `{rel}`"))
 }
 
+/// Why an edit does not apply to the probed project: a new member needs a workspace, and a
+/// single-package project (a root manifest without `[workspace]`) has none.
+fn not_applicable(edit: &str, p: &Probe<'_>) -> Result<Option<String>> {
+    if edit != "new-member" {
+        return Ok(None);
+    }
+    let root = p.root_manifest();
+    let text = crate::fs::read_to_string(&root)?;
+    let doc: toml::Table = toml::from_str(&text)
+        .map_err(|e| Error::input(format!("`{}` is not valid TOML: {e}", root.display())))?;
+    Ok((!doc.contains_key("workspace")).then(|| {
+        "a single-package project (no `[workspace]` table) has no members to add to".to_string()
+    }))
+}
+
 /// Runs `prewarm verify --edits`: in a scratch copy of the project, applies each
 /// dependency-neutral edit on its own and reports whether the recipe digest changed.
 pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsReport> {
@@ -1543,7 +1573,7 @@ pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsRepo
         .tempdir()
         .map_err(|e| Error::io("create a temporary directory in", &std::env::temp_dir(), &e))?;
     let scratch = crate::fs::canonicalize(temp.path())?;
-    copy_project(&recipe, &layout, &scratch)?;
+    copy_project(&recipe, &layout, &scratch, Links::Resolve)?;
     let ws_root = if recipe.workspace == "." {
         scratch.clone()
     } else {
@@ -1569,6 +1599,17 @@ pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsRepo
     let mut results = Vec::new();
     for (i, (name, apply)) in edits.iter().enumerate() {
         progress.units(2, 2, "probing edits", i, edits.len());
+        if let Some(why) = not_applicable(name, &probe)? {
+            results.push(EditResult {
+                edit: name,
+                description: String::new(),
+                digest: None,
+                digest_changed: None,
+                error: None,
+                not_applicable: Some(why),
+            });
+            continue;
+        }
         let mut undo = Undo::default();
         let result = match apply(&probe, &mut undo) {
             Ok(description) => match crate::plan::plan(&ws_manifest) {
@@ -1578,6 +1619,7 @@ pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsRepo
                     digest_changed: Some(r.digest != baseline),
                     digest: Some(r.digest),
                     error: None,
+                    not_applicable: None,
                 },
                 Err(e) => EditResult {
                     edit: name,
@@ -1585,6 +1627,7 @@ pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsRepo
                     digest: None,
                     digest_changed: None,
                     error: Some(e.to_string()),
+                    not_applicable: None,
                 },
             },
             Err(e) => EditResult {
@@ -1593,6 +1636,7 @@ pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsRepo
                 digest: None,
                 digest_changed: None,
                 error: Some(e.to_string()),
+                not_applicable: None,
             },
         };
         undo.restore()?;
@@ -1604,7 +1648,9 @@ pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsRepo
         prewarm_version: env!("CARGO_PKG_VERSION"),
         manifest_path: manifest.display().to_string(),
         recipe_digest: recipe.digest,
-        stable: results.iter().all(|r| r.digest_changed == Some(false)),
+        stable: results
+            .iter()
+            .all(|r| r.not_applicable.is_some() || r.digest_changed == Some(false)),
         edits: results,
         seconds: secs(started),
     })
@@ -1619,13 +1665,27 @@ pub fn render_edits(r: &EditsReport) -> String {
         .iter()
         .filter(|e| e.digest_changed == Some(true))
         .count();
-    let _ = writeln!(
+    let skipped = r
+        .edits
+        .iter()
+        .filter(|e| e.not_applicable.is_some())
+        .count();
+    let probed = r.edits.len() - skipped;
+    let _ = write!(
         s,
-        "prewarm verify --edits: {} of {} dependency-neutral edits keep the recipe (and the cooked layer)",
-        r.edits.len() - changed,
-        r.edits.len()
+        "prewarm verify --edits: {} of {probed} dependency-neutral edits keep the recipe (and the cooked layer)",
+        probed - changed,
     );
+    let _ = if skipped > 0 {
+        writeln!(s, "; {skipped} not applicable")
+    } else {
+        writeln!(s)
+    };
     for e in &r.edits {
+        if let Some(why) = &e.not_applicable {
+            let _ = writeln!(s, "  n/a     {:<13} {why}", e.edit);
+            continue;
+        }
         let verdict = match (e.digest_changed, &e.error) {
             (Some(false), _) => "kept  ".to_string(),
             (Some(true), _) => "CHANGED".to_string(),
@@ -1645,7 +1705,7 @@ pub fn unstable_error(r: &EditsReport) -> Error {
     let names: Vec<&str> = r
         .edits
         .iter()
-        .filter(|e| e.digest_changed != Some(false))
+        .filter(|e| e.not_applicable.is_none() && e.digest_changed != Some(false))
         .map(|e| e.edit)
         .collect();
     Error::new(

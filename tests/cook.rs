@@ -4,10 +4,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{cargo_json, copy_tree, fixture, prewarm, prewarm_env, prewarm_env_ok, prewarm_ok};
+use common::{
+    cargo_json, cook_dir, cook_error, copy_tree, fixture, listing, prewarm, prewarm_env,
+    prewarm_env_ok, prewarm_ok, recipe_in_fresh_dir,
+};
 
 /// One end-to-end scenario.
 struct Scenario<'a> {
@@ -442,16 +445,6 @@ fn dummies_build_for_a_no_std_target() {
 
 // ---- safety and bad input ------------------------------------------------------------
 
-fn listing(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn assert_no_local_artifacts(profile_dir: &Path, names: &[&str]) {
     for sub in [
         "",
@@ -482,40 +475,6 @@ fn assert_no_local_artifacts(profile_dir: &Path, names: &[&str]) {
             }
         }
     }
-}
-
-/// The recipe of the workspace at `real`, alone in a fresh directory (as in a Docker cook stage).
-fn recipe_in_fresh_dir(real: &Path) -> tempfile::TempDir {
-    prewarm_ok(real, &["recipe"]);
-    let cook = tempfile::tempdir().unwrap();
-    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
-    cook
-}
-
-/// A recipe of the single fixture in a fresh cook directory.
-fn cook_dir() -> (tempfile::TempDir, PathBuf, tempfile::TempDir) {
-    let (g, real) = fixture("single");
-    let cook = recipe_in_fresh_dir(&real);
-    let p = cook.path().to_path_buf();
-    (cook, p, g)
-}
-
-fn cook_error(dir: &Path, args: &[&str]) -> String {
-    let out = prewarm(dir, args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "expected failure: {stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(stderr.contains("(hint: "), "no hint: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
-
-fn edit_recipe(dir: &Path, f: impl Fn(&mut serde_json::Value)) {
-    let p = dir.join("recipe.json");
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-    f(&mut v);
-    std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
 }
 
 #[test]
@@ -558,7 +517,7 @@ fn cooks_again_over_its_own_skeleton() {
 #[test]
 fn rejects_tampered_recipe() {
     let (_c, dir, _g) = cook_dir();
-    edit_recipe(&dir, |v| {
+    common::edit_recipe(&dir, |v| {
         let files = v["files"].as_object_mut().unwrap();
         let m = files.get_mut("Cargo.toml").unwrap();
         *m = serde_json::Value::String(
@@ -575,21 +534,11 @@ fn rejects_tampered_recipe() {
     assert!(!dir.join("Cargo.toml").exists());
 }
 
-/// Rewrites a recipe and re-stamps its digest, so only the path check can catch it.
-fn restamp(dir: &Path, f: impl Fn(&mut serde_json::Value)) {
-    edit_recipe(dir, |v| {
-        f(v);
-        let text = serde_json::to_string(v).unwrap();
-        let r: prewarm::recipe::Recipe = serde_json::from_str(&text).unwrap();
-        v["digest"] = serde_json::Value::String(r.compute_digest());
-    });
-}
-
 #[test]
 fn rejects_absolute_and_escaping_paths() {
     for bad in ["/etc/cron.d/evil", "../outside.toml", "a/../../b"] {
         let (_c, dir, _g) = cook_dir();
-        restamp(&dir, |v| {
+        common::restamp(&dir, |v| {
             v["files"]
                 .as_object_mut()
                 .unwrap()
@@ -605,7 +554,7 @@ fn rejects_absolute_and_escaping_paths() {
 #[test]
 fn rejects_unknown_format_and_foreign_recipes() {
     let (_c, dir, _g) = cook_dir();
-    restamp(&dir, |v| v["prewarm"] = serde_json::json!(99));
+    common::restamp(&dir, |v| v["prewarm"] = serde_json::json!(99));
     let err = cook_error(&dir, &["cook"]);
     assert!(err.contains("format 99"), "{err}");
 

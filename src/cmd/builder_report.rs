@@ -202,7 +202,7 @@ pub fn run(args: &BuilderReportArgs) -> Result<()> {
     let ws = crate::metadata::workspace(&crate::fs::canonicalize(&manifest)?)?;
     let root = crate::fs::canonicalize(&ws.root)?;
     let reuse = measure(args.engine, &args.image, &root, &args.flags.to_args())?;
-    println!("{}", reuse.summary(&args.image));
+    crate::outln!("{}", reuse.summary(&args.image))?;
     if let Some(min) = args.min_reused {
         if reuse.percent() < u32::from(min) {
             return Err(Error::new(

@@ -108,35 +108,37 @@ pub fn run(args: &CheckArgs) -> Result<()> {
                 differences: &diffs,
                 drift: !costly.is_empty(),
             };
-            println!("{}", crate::verify::to_json(&report)?);
+            crate::outln!("{}", crate::verify::to_json(&report)?)?;
         }
         Format::Human => {
             if costly.is_empty() {
-                println!(
+                crate::outln!(
                     "prewarm check: the planned build matches the cook recorded in `{}`",
                     record::path_in(&dir).display()
-                );
+                )?;
             } else {
-                println!(
+                crate::outln!(
                     "prewarm check: {} setting(s) differ from the cook recorded in `{}`:",
                     costly.len(),
                     record::path_in(&dir).display()
-                );
+                )?;
                 for d in &costly {
-                    println!(
+                    crate::outln!(
                         "  {}: cook `{}`, build `{}` ({})",
                         d.setting,
                         d.cook,
                         d.build,
                         d.category.label()
-                    );
+                    )?;
                 }
             }
             for d in diffs.iter().filter(|d| d.harmless) {
-                println!(
+                crate::outln!(
                     "  note: {} differs (cook `{}`, build `{}`); it does not cost reuse",
-                    d.setting, d.cook, d.build
-                );
+                    d.setting,
+                    d.cook,
+                    d.build
+                )?;
             }
         }
     }

@@ -1,11 +1,11 @@
 //! `prewarm recipe`: write the recipe of a workspace.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::recipe::Recipe;
 
 /// Write the recipe of a workspace (Docker planner stage)
 ///
@@ -31,22 +31,29 @@ pub struct RecipeArgs {
     /// Print only the recipe's digest (`sha256:...`); write nothing.
     #[arg(long)]
     pub digest: bool,
+    /// Overwrite the output file even if it is not a prewarm recipe.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs `prewarm recipe`.
 pub fn run(args: &RecipeArgs) -> Result<()> {
     let recipe = crate::plan::plan(&args.manifest_path)?;
     if args.digest {
-        println!("{}", recipe.digest);
+        crate::outln!("{}", recipe.digest)?;
         return Ok(());
     }
     let json = recipe.to_json();
     if args.output.as_os_str() == "-" {
-        std::io::stdout()
-            .write_all(json.as_bytes())
-            .map_err(|e| Error::io("write", std::path::Path::new("<stdout>"), &e))?;
+        crate::output::write(&json)?;
     } else {
-        crate::fs::write_atomic(&args.output, json)?;
+        crate::fs::write_output(
+            &args.output,
+            json,
+            Recipe::looks_like,
+            "a prewarm recipe",
+            args.force,
+        )?;
         eprintln!(
             "prewarm: wrote `{}` ({}, {} packages, {} files)",
             args.output.display(),

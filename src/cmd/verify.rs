@@ -174,8 +174,8 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     if args.edits {
         let report = verify::probe_edits(&args.manifest_path, progress)?;
         match args.format {
-            Format::Human => print!("{}", verify::render_edits(&report)),
-            Format::Json => println!("{}", crate::verify::to_json(&report)?),
+            Format::Human => crate::output::write(&verify::render_edits(&report))?,
+            Format::Json => crate::outln!("{}", crate::verify::to_json(&report)?)?,
         }
         return if report.stable {
             Ok(())
@@ -212,8 +212,8 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     };
     let report = verify::verify(&opts)?;
     match args.format {
-        Format::Human => print!("{}", verify::render_human(&report, args.verbose)),
-        Format::Json => println!("{}", crate::verify::to_json(&report)?),
+        Format::Human => crate::output::write(&verify::render_human(&report, args.verbose))?,
+        Format::Json => crate::outln!("{}", crate::verify::to_json(&report)?)?,
     }
     if report.passed {
         Ok(())

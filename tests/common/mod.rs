@@ -124,3 +124,60 @@ pub fn add_crate(dir: &Path, name: &str) {
     .unwrap();
     std::fs::write(dir.join("src/lib.rs"), "//! New.\n").unwrap();
 }
+
+/// The names in a directory (empty when it cannot be read).
+pub fn listing(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The recipe of the workspace at `real`, alone in a fresh directory (as in a Docker cook stage).
+pub fn recipe_in_fresh_dir(real: &Path) -> tempfile::TempDir {
+    prewarm_ok(real, &["recipe"]);
+    let cook = tempfile::tempdir().unwrap();
+    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    cook
+}
+
+/// A recipe of the single fixture in a fresh cook directory.
+pub fn cook_dir() -> (tempfile::TempDir, PathBuf, tempfile::TempDir) {
+    let (g, real) = fixture("single");
+    let cook = recipe_in_fresh_dir(&real);
+    let p = cook.path().to_path_buf();
+    (cook, p, g)
+}
+
+/// Runs prewarm expecting a clean failure (an `error:` line and a hint, no panic); returns stderr.
+pub fn cook_error(dir: &Path, args: &[&str]) -> String {
+    let out = prewarm(dir, args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "expected failure: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("(hint: "), "no hint: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// Rewrites `dir/recipe.json` with `f`.
+pub fn edit_recipe(dir: &Path, f: impl Fn(&mut serde_json::Value)) {
+    let p = dir.join("recipe.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+/// Rewrites a recipe and re-stamps its digest, so only the path check can catch it.
+pub fn restamp(dir: &Path, f: impl Fn(&mut serde_json::Value)) {
+    edit_recipe(dir, |v| {
+        f(v);
+        let text = serde_json::to_string(v).unwrap();
+        let r: prewarm::recipe::Recipe = serde_json::from_str(&text).unwrap();
+        v["digest"] = serde_json::Value::String(r.compute_digest());
+    });
+}
