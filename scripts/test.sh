@@ -18,6 +18,8 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
+step "shellcheck (every script)"
+shellcheck scripts/*.sh .ci/run
 
 step "cargo test (unit, recipe/cook end-to-end, verify, images, containers)"
 # CI=true makes insta fail on a snapshot mismatch instead of writing a new one.
