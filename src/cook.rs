@@ -38,7 +38,7 @@ pub struct Report {
     pub workspace_dir: PathBuf,
     /// The cargo command run, if any.
     pub command: Option<String>,
-    /// Units cargo reported (all external after cleanup).
+    /// Units cargo reported, the workspace's own included (the cleanup removed their artifacts).
     pub artifacts: Vec<Artifact>,
     /// How many local entries were removed from the target directories.
     pub removed: usize,
@@ -58,22 +58,7 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
 
     let foreign = skeleton::foreign_files(&root, opts.recipe_path.as_deref(), &recipe)?;
     if !foreign.is_empty() && !opts.force {
-        let list: Vec<String> = foreign
-            .iter()
-            .take(5)
-            .map(|p| format!("`{}`", p.display()))
-            .collect();
-        let more = if foreign.len() > 5 {
-            format!(" and {} more", foreign.len() - 5)
-        } else {
-            String::new()
-        };
-        return Err(Error::input(format!(
-            "`{}` holds files that are not part of a prewarm skeleton: {}{more}",
-            root.display(),
-            list.join(", ")
-        ))
-        .with_hint("cook in an empty directory (the Docker cook stage holds only recipe.json), or pass --force to cook there anyway"));
+        return Err(foreign_error(&root, &foreign));
     }
 
     let mut record = skeleton::lay_out(&root, &recipe)?;
@@ -82,12 +67,7 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
     } else {
         root.join(&recipe.workspace)
     };
-    let target_dirs = match target_dirs(&workspace_dir, &flags).and_then(|dirs| {
-        for dir in &dirs {
-            crate::fs::check_no_symlink(dir, Path::new(crate::record::RECORD_FILE))?;
-        }
-        Ok(dirs)
-    }) {
+    let target_dirs = match checked_target_dirs(&workspace_dir, &flags) {
         Ok(dirs) => dirs,
         Err(e) => {
             skeleton::remove_sources(&root, &mut record)?;
@@ -118,16 +98,7 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
     }
 
     if !opts.quiet {
-        let fresh = artifacts.iter().filter(|a| a.fresh).count();
-        let external = artifacts.iter().filter(|a| !a.local).count();
-        eprintln!(
-            "prewarm: cooked {external} dependency units ({fresh} already fresh); removed {removed} workspace artifacts"
-        );
-        eprintln!(
-            "prewarm: now copy the real sources over `{}` and run the real build in `{}` with the same flags",
-            root.display(),
-            workspace_dir.display()
-        );
+        summarise(&artifacts, removed, &root, &workspace_dir);
     }
     Ok(Report {
         workspace_dir,
@@ -136,6 +107,49 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
         removed,
         target_dirs,
     })
+}
+
+/// The refusal to cook in a directory that holds files of the user's.
+fn foreign_error(root: &Path, foreign: &[PathBuf]) -> Error {
+    let list: Vec<String> = foreign
+        .iter()
+        .take(5)
+        .map(|p| format!("`{}`", p.display()))
+        .collect();
+    let more = if foreign.len() > 5 {
+        format!(" and {} more", foreign.len() - 5)
+    } else {
+        String::new()
+    };
+    Error::input(format!(
+        "`{}` holds files that are not part of a prewarm skeleton: {}{more}",
+        root.display(),
+        list.join(", ")
+    ))
+    .with_hint("cook in an empty directory (the Docker cook stage holds only recipe.json), or pass --force to cook there anyway")
+}
+
+/// The target directories, each checked to hold no symlink where the cook record goes.
+fn checked_target_dirs(workspace_dir: &Path, flags: &BuildFlags) -> Result<Vec<PathBuf>> {
+    let dirs = target_dirs(workspace_dir, flags)?;
+    for dir in &dirs {
+        crate::fs::check_no_symlink(dir, Path::new(crate::record::RECORD_FILE))?;
+    }
+    Ok(dirs)
+}
+
+/// What the cook did, and where the real build goes next.
+fn summarise(artifacts: &[Artifact], removed: usize, root: &Path, workspace_dir: &Path) {
+    let fresh = artifacts.iter().filter(|a| a.fresh).count();
+    let external = artifacts.iter().filter(|a| !a.local).count();
+    eprintln!(
+        "prewarm: cooked {external} dependency units ({fresh} already fresh); removed {removed} workspace artifacts"
+    );
+    eprintln!(
+        "prewarm: now copy the real sources over `{}` and run the real build in `{}` with the same flags",
+        root.display(),
+        workspace_dir.display()
+    );
 }
 
 /// Matches the flags against the recipe: packages and binaries it left out (dependency-free

@@ -8,6 +8,7 @@
 
 pub mod artifacts;
 pub mod builder;
+pub mod category;
 pub mod ci;
 pub mod cli;
 pub mod cmd;
@@ -23,6 +24,7 @@ pub mod messages;
 pub mod metadata;
 pub mod output;
 pub mod plan;
+pub mod probe;
 pub mod process;
 pub mod reasons;
 pub mod recipe;

@@ -79,9 +79,27 @@ pub fn package_name(id: &str) -> String {
     id.split(' ').next().unwrap_or(id).to_string()
 }
 
+/// The version inside a package id (`...#itoa@1.0.19`, `...#1.0.0`, `itoa 1.0.0 (...)`).
+pub fn package_version(id: &str) -> String {
+    if let Some((_, frag)) = id.rsplit_once('#') {
+        return frag.rsplit_once('@').map_or(frag, |(_, v)| v).to_string();
+    }
+    id.split(' ').nth(1).unwrap_or("").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_from_package_ids() {
+        assert_eq!(
+            package_version("registry+https://github.com/rust-lang/crates.io-index#itoa@1.0.19"),
+            "1.0.19"
+        );
+        assert_eq!(package_version("path+file:///w/app#0.1.0"), "0.1.0");
+        assert_eq!(package_version("itoa 1.0.0 (registry+https://x)"), "1.0.0");
+    }
 
     #[test]
     fn names_from_ids() {

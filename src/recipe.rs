@@ -359,3 +359,22 @@ fn check_relative(path: &str, origin: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_root_climbs_out_of_the_workspace() {
+        let recipe = Recipe::new("ws".into(), BTreeMap::new(), BTreeMap::new());
+        assert_eq!(
+            recipe.layout_root(Path::new("/p/outside/ws")),
+            Path::new("/p/outside")
+        );
+        let recipe = Recipe::new(".".into(), BTreeMap::new(), BTreeMap::new());
+        assert_eq!(
+            recipe.layout_root(Path::new("/p/single")),
+            Path::new("/p/single")
+        );
+    }
+}

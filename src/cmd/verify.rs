@@ -172,15 +172,15 @@ fn parse_build_flags(s: &str) -> Result<(ModeFlags, BuildFlags, Vec<String>)> {
 pub fn run(args: &VerifyArgs) -> Result<()> {
     let progress = Progress::detect(args.quiet);
     if args.edits {
-        let report = verify::probe_edits(&args.manifest_path, progress)?;
+        let report = crate::probe::probe_edits(&args.manifest_path, progress)?;
         match args.format {
-            Format::Human => crate::output::write(&verify::render_edits(&report))?,
+            Format::Human => crate::output::write(&crate::probe::render_edits(&report))?,
             Format::Json => crate::outln!("{}", crate::verify::to_json(&report)?)?,
         }
         return if report.stable {
             Ok(())
         } else {
-            Err(verify::unstable_error(&report))
+            Err(crate::probe::unstable_error(&report))
         };
     }
     let cook = Side {
