@@ -15,6 +15,7 @@
 
 use std::fmt::Write as _;
 
+use crate::dockerfile::{check, quote};
 use crate::error::{Error, Result};
 
 /// Where the generated warm workspace lives in the image.
@@ -69,37 +70,55 @@ impl CrateSpec {
             Some((n, v)) => (n, v),
             None => (head, "*"),
         };
-        let valid_name = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        let valid_version = !version.is_empty()
-            && version
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "=^~<>.*,- ".contains(c));
-        if !valid_name || !valid_version {
-            return Err(
-                Error::input(format!("invalid crate `{entry}` in --crates")).with_hint(CRATES_HINT)
-            );
-        }
         let mut default_features = true;
         let mut features = Vec::new();
         for f in parts {
             if f == "-default" {
                 default_features = false;
-            } else if !f.is_empty()
-                && f.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_/".contains(c))
-            {
-                features.push(f);
             } else {
+                features.push(f);
+            }
+        }
+        let spec = CrateSpec::new(name, version, default_features, &features);
+        spec.check(entry)?;
+        Ok(spec)
+    }
+
+    /// Checks what goes into the warm package's manifest (a TOML bare key and strings, in a
+    /// single-quoted `printf` argument of a `RUN`) and the Dockerfile's header: the name is
+    /// ASCII letters, digits, `-` and `_`, the version a requirement, the features names.
+    /// `entry` is how the crate was written, for the error.
+    fn check(&self, entry: &str) -> Result<()> {
+        let name = &self.name;
+        let valid_name = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let valid_version = !self.version.is_empty()
+            && self
+                .version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "=^~<>.*,- ".contains(c));
+        if !valid_name || !valid_version {
+            return Err(Error::input(format!(
+                "invalid crate `{}` in --crates",
+                check::shown(entry)
+            ))
+            .with_hint(CRATES_HINT));
+        }
+        for f in &self.features {
+            let valid = !f.is_empty()
+                && f.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_/".contains(c));
+            if !valid {
                 return Err(Error::input(format!(
-                    "invalid feature `{f}` of crate `{name}` in --crates"
+                    "invalid feature `{}` of crate `{name}` in --crates",
+                    check::shown(f)
                 ))
                 .with_hint(CRATES_HINT));
             }
         }
-        Ok(CrateSpec::new(name, version, default_features, &features))
+        Ok(())
     }
 
     /// The dependency line of a Cargo.toml.
@@ -328,6 +347,38 @@ impl Options {
         }
     }
 
+    /// Checks every value that the Dockerfile carries, naming the flag it comes from: the
+    /// base image, the nextest version, the lockfile's path and the crates.
+    pub fn check(&self) -> Result<()> {
+        check::image_ref(&self.base_image, "`--base-image`")?;
+        if let Some(v) = &self.nextest {
+            check::version(v, "`--nextest-version`")?;
+        }
+        if let Some(lock) = &self.lockfile {
+            let plain = !lock.is_empty()
+                && !lock.starts_with('/')
+                && lock
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+                && !lock.split('/').any(|p| p == "..");
+            if !plain {
+                return Err(Error::input(format!(
+                    "`--lockfile {}` is not a plain path inside the build context",
+                    check::shown(lock)
+                ))
+                .with_hint(
+                    "give the lockfile's path relative to the build context, e.g. Cargo.lock",
+                ));
+            }
+        }
+        if let Source::Crates(crates) = &self.source {
+            for c in crates {
+                c.check(&spec_arg(c))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The prewarm command line that generates this Dockerfile (written into its header).
     pub fn command_line(&self) -> String {
         let mut cmd = String::from("prewarm image --builder");
@@ -337,7 +388,7 @@ impl Options {
             }
             Source::Crates(c) => {
                 let list: Vec<String> = c.iter().map(spec_arg).collect();
-                let _ = write!(cmd, " --crates {}", list.join(","));
+                let _ = write!(cmd, " --crates {}", quote::shell_word(&list.join(",")));
             }
         }
         if self.base_image != DEFAULT_BASE_IMAGE {
@@ -398,14 +449,10 @@ pub fn parse_crates(list: &str) -> Result<Vec<CrateSpec>> {
 const CRATES_HINT: &str =
     "write NAME[@VERSION][+FEATURE...], e.g. `tokio@1+full,serde@1+derive,itoa`";
 
-/// Quotes a line for a POSIX shell `printf '%s\n' ...` argument.
-fn sh_quote(line: &str) -> String {
-    format!("'{}'", line.replace('\'', r"'\''"))
-}
-
-/// Renders the builder Dockerfile.
+/// Renders the builder Dockerfile, once [`Options::check`] has found every value fit for it.
 #[allow(clippy::too_many_lines)] // reason: one straight template, read top to bottom like the file it writes
-pub fn render(opts: &Options) -> String {
+pub fn render(opts: &Options) -> Result<String> {
+    opts.check()?;
     let variants = opts.variants();
     let mut d = String::new();
     let mut w = |s: &str| {
@@ -492,7 +539,7 @@ pub fn render(opts: &Options) -> String {
     let printf = |file: &str, lines: &[String], run: &mut String| {
         run.push_str("    && printf '%s\\n' \\\n");
         for l in lines {
-            let _ = writeln!(run, "        {} \\", sh_quote(l));
+            let _ = writeln!(run, "        {} \\", quote::single_quoted(l));
         }
         let _ = writeln!(run, "        > {file} \\");
     };
@@ -561,7 +608,7 @@ pub fn render(opts: &Options) -> String {
         if opts.nextest.is_some() { "cargo-nextest, " } else { "" },
         summary(&variants)
     ));
-    d
+    Ok(d)
 }
 
 /// `tokio serde ...` of all variants, deduplicated, for the image's label.

@@ -202,15 +202,7 @@ pub fn tail(text: &str, n: usize) -> String {
 }
 
 fn quote(arg: &OsStr) -> String {
-    let s = arg.to_string_lossy();
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-    {
-        s.into_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
+    crate::dockerfile::shell_word(&arg.to_string_lossy())
 }
 
 impl fmt::Display for Cargo {

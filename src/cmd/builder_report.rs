@@ -67,7 +67,7 @@ fn script(cargo_args: &[String]) -> String {
     let mut cargo = String::from("cargo build --message-format=json-render-diagnostics");
     for a in cargo_args {
         cargo.push(' ');
-        cargo.push_str(&shell_quote(a));
+        cargo.push_str(&crate::dockerfile::shell_word(a));
     }
     let port = 20_000 + std::process::id() % 20_000;
     format!(
@@ -78,22 +78,11 @@ fn script(cargo_args: &[String]) -> String {
     )
 }
 
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 fn display(cmd: &Command) -> String {
     let mut s = cmd.get_program().to_string_lossy().into_owned();
     for a in cmd.get_args() {
         s.push(' ');
-        s.push_str(&shell_quote(&a.to_string_lossy()));
+        s.push_str(&crate::dockerfile::shell_word(&a.to_string_lossy()));
     }
     s
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use crate::dockerfile::{self, Binary, BuildContext, Incremental, Linker, ProjectImage};
+use crate::dockerfile::{self, check, Binary, BuildContext, Incremental, Linker, ProjectImage};
 use crate::error::{Error, Result};
 use crate::flags::BuildFlags;
 use crate::manifest::relative_to;
@@ -242,8 +242,12 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
     let config = Config::read(&ws_root, &layout_root)?;
 
     let workdir = check_workdir(&args.workdir)?;
+    check_options(args, &recipe.workspace)?;
     let mut flags = args.flags.clone();
     let binaries = select_binaries(&ws, &mut flags, args.runtime)?;
+    for b in &binaries {
+        check::cargo_name(b, "the workspace's binary targets")?;
+    }
     if !flags.frozen {
         flags.locked = true;
     }
@@ -269,20 +273,16 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
     let incremental = incremental(&flags, &out_dir, &workspace_in_image, args.incremental);
     check_linker(args.linker, &config)?;
 
-    let base_image = match &args.base_image {
-        Some(image) => image.clone(),
-        None => format!(
-            "rust:{}-{DEBIAN_RELEASE}",
-            rust_version(args.rust_version.as_deref(), &config)?
-        ),
-    };
-    for p in args.apt.iter().chain(&args.runtime_apt) {
-        check_package(p)?;
-    }
+    let base_image = base_image(args, &config)?;
 
     let name = image_name(&ws, &binaries);
     let (dockerfile_path, context) =
         placement(args.output.as_deref(), &ws_root, &layout_root, &name)?;
+    check::text(&context.dockerfile, "`--output`")?;
+    check::text(
+        &context.from_workspace,
+        "the build context's path, relative to the workspace",
+    )?;
     let image = ProjectImage {
         name,
         invocation: invocation(args),
@@ -324,12 +324,55 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
         .as_ref()
         .and_then(|_| dockerignore(&image, &ws_root, &layout_root, &target_dir));
     Ok(Generated {
-        dockerfile: image.dockerfile().to_string(),
+        dockerfile: image.dockerfile().render()?,
         image,
         dockerfile_path,
         context_dir: layout_root,
         dockerignore,
     })
+}
+
+/// Checks every option that reaches the Dockerfile for its kind, where it is known which flag
+/// it came from (the Dockerfile model checks each again for the place it is written into), and
+/// the workspace's directory in the build context.
+fn check_options(args: &ImageArgs, workspace: &str) -> Result<()> {
+    check::build_flags(&args.flags)?;
+    if let Some(out) = &args.output {
+        check::text(&out.to_string_lossy(), "`--output`")?;
+    }
+    for (origin, image) in [
+        ("`--base-image`", &args.base_image),
+        ("`--runtime-image`", &args.runtime_image),
+        ("`--prewarm-image`", &args.prewarm_image),
+    ] {
+        if let Some(image) = image {
+            check::image_ref(image, origin)?;
+        }
+    }
+    for p in &args.apt {
+        check::debian_package(p, "`--apt`")?;
+    }
+    for p in &args.runtime_apt {
+        check::debian_package(p, "`--runtime-apt`")?;
+    }
+    check::path(
+        workspace,
+        "the workspace's directory, relative to the build context",
+    )
+}
+
+/// The Rust image of the build stages: `--base-image`, else the official image of the Rust
+/// version.
+fn base_image(args: &ImageArgs, config: &Config) -> Result<String> {
+    if let Some(image) = &args.base_image {
+        return Ok(image.clone());
+    }
+    let image = format!(
+        "rust:{}-{DEBIAN_RELEASE}",
+        rust_version(args.rust_version.as_deref(), config)?
+    );
+    check::image_ref(&image, "`--rust-version`")?;
+    Ok(image)
 }
 
 /// Where cargo puts the binaries: `<target-dir>[/<triple>]/<profile>`, relative to the
@@ -471,38 +514,15 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 }
 
 fn check_workdir(dir: &str) -> Result<String> {
-    let ok = dir.starts_with('/')
-        && dir.len() > 1
-        && !dir
-            .chars()
-            .any(|c| c.is_whitespace() || "\"'$\\`".contains(c));
-    if !ok {
+    if !dir.starts_with('/') || dir.trim_end_matches('/').is_empty() {
         return Err(Error::input(format!(
-            "`--workdir {dir}` is not a plain absolute directory"
+            "`--workdir {}` is not a plain absolute directory",
+            check::shown(dir)
         ))
         .with_hint("pass an absolute path without spaces or quotes, such as /app"));
     }
+    check::path(dir, "`--workdir`")?;
     Ok(dir.trim_end_matches('/').to_string())
-}
-
-fn check_package(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".+-:=~_".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(
-            Error::input(format!("`{name}` is not a Debian package name")).with_hint(
-                "pass one package per --apt/--runtime-apt, e.g. --apt libssl-dev --apt pkg-config",
-            ),
-        )
-    }
 }
 
 /// The binaries the image runs: `--bin` as given (checked), else the workspace's only binary.
@@ -623,20 +643,9 @@ fn image_name(ws: &crate::metadata::Workspace, binaries: &[Binary]) -> String {
 
 /// The Rust version: a numeric toolchain channel wins; `--rust-version` may only agree with it.
 fn rust_version(flag: Option<&str>, config: &Config) -> Result<String> {
-    let numeric = |v: &str| {
-        let parts: Vec<&str> = v.split('.').collect();
-        (2..=3).contains(&parts.len())
-            && parts
-                .iter()
-                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-    };
+    let numeric = |v: &str| check::rust_release(v, "").is_ok();
     if let Some(v) = flag {
-        if !numeric(v) {
-            return Err(Error::input(format!(
-                "`--rust-version {v}` is not a Rust release such as 1.95 or 1.95.0"
-            ))
-            .with_hint("for other toolchains, pass the image itself with --base-image"));
-        }
+        check::rust_release(v, "`--rust-version`")?;
     }
     match (&config.toolchain, flag) {
         (Some((file, channel)), Some(v)) if numeric(channel) && channel != v => Err(Error::input(format!(
@@ -708,6 +717,11 @@ fn invocation(args: &ImageArgs) -> String {
     dockerfile::shell_line(&w)
 }
 
+/// How an error names a key of a cargo config file.
+fn config_key(key: &str, file: &Path) -> String {
+    format!("`{key}` in `{}`", file.display())
+}
+
 /// What the cargo config files of the workspace say about where and for what it builds.
 #[derive(Debug, Default)]
 struct Config {
@@ -739,18 +753,20 @@ impl Config {
             if let Some(build) = doc.get("build").and_then(toml::Value::as_table) {
                 if target_dir.is_none() {
                     if let Some(dir) = build.get("target-dir").and_then(toml::Value::as_str) {
+                        check::path(dir, &config_key("build.target-dir", &found.path))?;
                         let abs = if Path::new(dir).is_absolute() {
                             PathBuf::from(dir)
                         } else {
                             base.join(dir)
                         };
-                        target_dir = Some(
-                            if abs.starts_with(ws_root) || !Path::new(dir).is_absolute() {
-                                relative_to(&abs, ws_root)
-                            } else {
-                                dir.to_string()
-                            },
-                        );
+                        let dir = if abs.starts_with(ws_root) || !Path::new(dir).is_absolute() {
+                            relative_to(&abs, ws_root)
+                        } else {
+                            dir.to_string()
+                        };
+                        // Relative to the workspace root, it may name directories above it.
+                        check::path(&dir, &config_key("build.target-dir", &found.path))?;
+                        target_dir = Some(dir);
                     }
                 }
                 if config.target.is_none() {
@@ -760,6 +776,9 @@ impl Config {
                             config.target = a[0].as_str().map(str::to_string);
                         }
                         _ => {}
+                    }
+                    if let Some(t) = &config.target {
+                        check::target_triple(t, &config_key("build.target", &found.path))?;
                     }
                 }
             }

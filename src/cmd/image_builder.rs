@@ -84,22 +84,6 @@ impl BuilderArgs {
         };
         warm.sort();
         warm.dedup();
-        if let Some(lock) = &self.lockfile {
-            let plain = !lock.is_empty()
-                && !lock.starts_with('/')
-                && lock
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
-                && !lock.split('/').any(|p| p == "..");
-            if !plain {
-                return Err(Error::input(format!(
-                    "`--lockfile {lock}` is not a plain path inside the build context"
-                ))
-                .with_hint(
-                    "give the lockfile's path relative to the build context, e.g. Cargo.lock",
-                ));
-            }
-        }
         let nextest = if self.no_nextest {
             None
         } else {
@@ -129,11 +113,15 @@ pub fn run(
 ) -> Result<()> {
     let base_image = match (base_image, rust_version) {
         (Some(image), _) => image.to_string(),
-        (None, Some(v)) => format!("rust:{v}-bookworm"),
+        (None, Some(v)) => {
+            crate::dockerfile::check::rust_release(v, "`--rust-version`")?;
+            format!("rust:{v}-bookworm")
+        }
         (None, None) => builder::DEFAULT_BASE_IMAGE.to_string(),
     };
+    // The values are checked, naming their flags, as the Dockerfile is rendered.
     let opts = args.options(base_image)?;
-    let text = builder::render(&opts);
+    let text = builder::render(&opts)?;
     let path = output.map_or_else(
         || PathBuf::from(builder::CHECKED_IN_PATH),
         Path::to_path_buf,

@@ -6,11 +6,26 @@
 //! [`ProjectImage`], and [`ProjectImage::dockerfile`] only arranges and renders. The output uses
 //! no feature that one of Docker `BuildKit`, Podman or Buildah lacks: no heredocs, no
 //! `COPY --link`, no `RUN --network`.
+//!
+//! [`Dockerfile::render`] is the only way to the text, and it checks every value for the place
+//! it goes ([`check::Place`]): a `RUN`'s arguments are single-quoted ([`quote`]), fixed shell
+//! text can only come from prewarm's own code, and a value that cannot be written safely where
+//! it goes (a line break anywhere, a comma in a `--mount` option, a `$` in `WORKDIR`) is an
+//! error. The callers check the values they are given for their kind first ([`check`]), so
+//! that the error names the flag or config key.
 
-use std::fmt::{self, Write as _};
+pub mod check;
+pub mod quote;
+
+use std::fmt::Write as _;
 
 use clap::ValueEnum;
 
+pub use check::Place;
+use quote::env_value;
+pub use quote::{shell_line, shell_word};
+
+use crate::error::{Error, Result};
 use crate::flags::BuildFlags;
 
 /// The Dockerfile frontend named by the `# syntax` line.
@@ -98,7 +113,50 @@ pub struct Run {
     /// `--mount=` options.
     pub mounts: Vec<Mount>,
     /// Shell commands, each on its own line.
-    pub commands: Vec<String>,
+    pub commands: Vec<Command>,
+}
+
+/// One shell command of a `RUN`: arguments, each quoted for the shell when it is rendered,
+/// and fixed shell text (operators, redirections) that only prewarm's own code can write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Command(Vec<Word>);
+
+/// A word of a [`Command`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Word {
+    /// Shell text, written as it is (`>/dev/null`, `$((...))`). A `&'static str`, so that no
+    /// value from the command line or a file can reach a `RUN` unquoted.
+    Shell(&'static str),
+    /// An argument, single-quoted at render time unless it is plain.
+    Arg(String),
+}
+
+impl Command {
+    /// A command of arguments only (each quoted as needed).
+    pub fn args<I, S>(args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Command(args.into_iter().map(|a| Word::Arg(a.into())).collect())
+    }
+
+    /// A fixed command, written as it is.
+    pub fn shell(text: &'static str) -> Command {
+        Command(vec![Word::Shell(text)])
+    }
+
+    /// The command followed by fixed shell text (a redirection, say).
+    #[must_use]
+    pub fn then_shell(mut self, text: &'static str) -> Command {
+        self.0.push(Word::Shell(text));
+        self
+    }
+
+    /// The words.
+    pub fn words(&self) -> &[Word] {
+        &self.0
+    }
 }
 
 /// A `BuildKit` `RUN --mount`.
@@ -166,143 +224,179 @@ impl Mount {
     }
 }
 
-impl fmt::Display for Mount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Mount::Cache { target, id, locked } => {
-                write!(f, "--mount=type=cache,target={target}")?;
-                if let Some(id) = id {
-                    write!(f, ",id={id}")?;
-                }
-                if *locked {
-                    f.write_str(",sharing=locked")?;
-                }
-                Ok(())
+impl Dockerfile {
+    /// The file's text. Every value is checked for the place it goes ([`Place`]) and quoted
+    /// where that place quotes; one that cannot be written there safely is an error, never
+    /// written.
+    pub fn render(&self) -> Result<String> {
+        let mut r = Renderer {
+            out: String::new(),
+            at: "the header".into(),
+        };
+        if self.syntax {
+            r.line(&format!("# syntax={SYNTAX}"));
+        }
+        for line in &self.header {
+            r.comment(line)?;
+        }
+        for stage in &self.stages {
+            r.at = format!("the stage `{}`", stage.name);
+            r.line("");
+            for line in &stage.comment {
+                r.comment(line)?;
             }
-            Mount::Secret { id, target } => {
-                write!(f, "--mount=type=secret,id={id},target={target}")
+            let from = r.value(Place::Image, &stage.from)?;
+            let name = r.value(Place::StageName, &stage.name)?;
+            r.line(&format!("FROM {from} AS {name}"));
+            for step in &stage.steps {
+                if !step.comment.is_empty() {
+                    r.line("");
+                }
+                for line in &step.comment {
+                    r.comment(line)?;
+                }
+                if !step.hadolint_ignore.is_empty() {
+                    r.line(&format!(
+                        "# hadolint ignore={}",
+                        step.hadolint_ignore.join(",")
+                    ));
+                }
+                r.instruction(&step.instruction)?;
             }
         }
+        Ok(r.out)
     }
 }
 
-impl fmt::Display for Dockerfile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.syntax {
-            writeln!(f, "# syntax={SYNTAX}")?;
+/// Renders a [`Dockerfile`], checking each value for its place.
+struct Renderer {
+    out: String,
+    /// Where in the file it is (for errors).
+    at: String,
+}
+
+impl Renderer {
+    fn line(&mut self, line: &str) {
+        self.out.push_str(line);
+        self.out.push('\n');
+    }
+
+    /// `value`, if it may go into `place`.
+    fn value<'v>(&self, place: Place, value: &'v str) -> Result<&'v str> {
+        match place.problem(value) {
+            None => Ok(value),
+            Some(problem) => Err(Error::input(format!(
+                "`{}` cannot be written as {} in {} of the Dockerfile: {problem}",
+                check::shown(value),
+                place.name(),
+                self.at
+            ))
+            .with_hint(
+                "prewarm checks every option and config value before it writes a Dockerfile, and this one got through: please report it with the command line",
+            )),
         }
-        for line in &self.header {
-            comment(f, "", line)?;
-        }
-        for stage in &self.stages {
-            writeln!(f)?;
-            for line in &stage.comment {
-                comment(f, "", line)?;
-            }
-            writeln!(f, "FROM {} AS {}", stage.from, stage.name)?;
-            for step in &stage.steps {
-                if !step.comment.is_empty() {
-                    writeln!(f)?;
-                }
-                for line in &step.comment {
-                    comment(f, "", line)?;
-                }
-                if !step.hadolint_ignore.is_empty() {
-                    writeln!(f, "# hadolint ignore={}", step.hadolint_ignore.join(","))?;
-                }
-                render_instruction(f, &step.instruction)?;
-            }
+    }
+
+    fn comment(&mut self, line: &str) -> Result<()> {
+        let line = self.value(Place::Comment, line)?;
+        if line.is_empty() {
+            self.line("#");
+        } else {
+            self.line(&format!("# {line}"));
         }
         Ok(())
     }
-}
 
-fn comment(f: &mut fmt::Formatter<'_>, indent: &str, line: &str) -> fmt::Result {
-    if line.is_empty() {
-        writeln!(f, "{indent}#")
-    } else {
-        writeln!(f, "{indent}# {line}")
-    }
-}
-
-fn render_instruction(f: &mut fmt::Formatter<'_>, instruction: &Instruction) -> fmt::Result {
-    match instruction {
-        Instruction::Workdir(dir) => writeln!(f, "WORKDIR {dir}"),
-        Instruction::User(user) => writeln!(f, "USER {user}"),
-        Instruction::Env(vars) => {
-            let lines: Vec<String> = vars
-                .iter()
-                .map(|(k, v)| format!("{k}={}", env_value(v)))
-                .collect();
-            writeln!(f, "ENV {}", lines.join(" \\\n    "))
-        }
-        Instruction::Copy { from, src, dst } => {
-            f.write_str("COPY ")?;
-            if let Some(from) = from {
-                write!(f, "--from={from} ")?;
+    fn mount(&self, mount: &Mount) -> Result<String> {
+        Ok(match mount {
+            Mount::Cache { target, id, locked } => {
+                let mut m = format!(
+                    "--mount=type=cache,target={}",
+                    self.value(Place::MountValue, target)?
+                );
+                if let Some(id) = id {
+                    let _ = write!(m, ",id={}", self.value(Place::MountValue, id)?);
+                }
+                if *locked {
+                    m.push_str(",sharing=locked");
+                }
+                m
             }
-            writeln!(f, "{} {dst}", src.join(" "))
-        }
-        Instruction::Entrypoint(args) => {
-            let json = serde_json::to_string(args).map_err(|_| fmt::Error)?;
-            writeln!(f, "ENTRYPOINT {}", json.replace("\",\"", "\", \""))
-        }
-        Instruction::Run(run) => {
-            let mut lines: Vec<String> = run.mounts.iter().map(ToString::to_string).collect();
-            let mut commands = run.commands.iter();
-            if let Some(first) = commands.next() {
-                lines.push(first.clone());
-            }
-            let mut out = String::from("RUN ");
-            out.push_str(&lines.join(" \\\n    "));
-            for cmd in commands {
-                let _ = write!(out, " \\\n && {cmd}");
-            }
-            writeln!(f, "{out}")
-        }
+            Mount::Secret { id, target } => format!(
+                "--mount=type=secret,id={},target={}",
+                self.value(Place::MountValue, id)?,
+                self.value(Place::MountValue, target)?
+            ),
+        })
     }
-}
 
-/// An `ENV` value: bare when it holds only plain characters, else double-quoted.
-fn env_value(v: &str) -> String {
-    if !v.is_empty()
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:,=+@%".contains(c))
-    {
-        v.to_string()
-    } else {
-        let mut out = String::from("\"");
-        for c in v.chars() {
-            if matches!(c, '"' | '\\' | '$') {
-                out.push('\\');
-            }
-            out.push(c);
+    fn command(&self, command: &Command) -> Result<String> {
+        let mut words = Vec::new();
+        for word in command.words() {
+            words.push(match word {
+                Word::Shell(text) => (*text).to_string(),
+                Word::Arg(arg) => shell_word(self.value(Place::Word, arg)?),
+            });
         }
-        out.push('"');
-        out
+        Ok(words.join(" "))
     }
-}
 
-/// One word for a POSIX shell: bare when it holds only plain characters, else single-quoted.
-pub fn shell_word(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:,=+@%".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
+    fn path(&self, path: &str) -> Result<String> {
+        Ok(self.value(Place::Path, path)?.to_string())
     }
-}
 
-/// Words joined into one shell command line.
-pub fn shell_line<S: AsRef<str>>(words: &[S]) -> String {
-    words
-        .iter()
-        .map(|w| shell_word(w.as_ref()))
-        .collect::<Vec<_>>()
-        .join(" ")
+    fn instruction(&mut self, instruction: &Instruction) -> Result<()> {
+        let text = match instruction {
+            Instruction::Workdir(dir) => format!("WORKDIR {}", self.path(dir)?),
+            Instruction::User(user) => format!("USER {}", self.value(Place::User, user)?),
+            Instruction::Env(vars) => {
+                let mut lines = Vec::new();
+                for (k, v) in vars {
+                    let k = self.value(Place::EnvKey, k)?;
+                    let v = self.value(Place::EnvValue, v)?;
+                    lines.push(format!("{k}={}", env_value(v)));
+                }
+                format!("ENV {}", lines.join(" \\\n    "))
+            }
+            Instruction::Copy { from, src, dst } => {
+                let mut t = String::from("COPY ");
+                if let Some(from) = from {
+                    let _ = write!(t, "--from={} ", self.value(Place::Image, from)?);
+                }
+                for s in src {
+                    let _ = write!(t, "{} ", self.path(s)?);
+                }
+                t.push_str(&self.path(dst)?);
+                t
+            }
+            Instruction::Entrypoint(args) => {
+                for a in args {
+                    self.value(Place::Word, a)?;
+                }
+                let json = serde_json::to_string(args)
+                    .map_err(|e| Error::input(format!("cannot write ENTRYPOINT {args:?}: {e}")))?;
+                format!("ENTRYPOINT {}", json.replace("\",\"", "\", \""))
+            }
+            Instruction::Run(run) => {
+                let mut lines = Vec::new();
+                for m in &run.mounts {
+                    lines.push(self.mount(m)?);
+                }
+                let mut commands = run.commands.iter();
+                if let Some(first) = commands.next() {
+                    lines.push(self.command(first)?);
+                }
+                let mut t = String::from("RUN ");
+                t.push_str(&lines.join(" \\\n    "));
+                for cmd in commands {
+                    let _ = write!(t, " \\\n && {}", self.command(cmd)?);
+                }
+                t
+            }
+        };
+        self.line(&text);
+        Ok(())
+    }
 }
 
 /// The linker the project is built with.
@@ -491,18 +585,20 @@ impl ProjectImage {
     /// port on localhost; a builder that runs steps in the host's network (Buildah with chroot
     /// isolation) would let concurrent builds meet on the default port, each with the other's
     /// cache directory, so each step takes a port of its own.
-    fn cargo_prologue(&self) -> Vec<String> {
+    fn cargo_prologue(&self) -> Vec<Command> {
         if self.sccache {
-            vec!["export SCCACHE_SERVER_PORT=$((4227 + $$ % 20000))".into()]
+            vec![Command::shell(
+                "export SCCACHE_SERVER_PORT=$((4227 + $$ % 20000))",
+            )]
         } else {
             Vec::new()
         }
     }
 
     /// Commands that end a cargo step: stop the sccache server, which would outlive it.
-    fn cargo_epilogue(&self) -> Vec<String> {
+    fn cargo_epilogue(&self) -> Vec<Command> {
         if self.sccache {
-            vec!["sccache --stop-server >/dev/null".into()]
+            vec![Command::args(["sccache", "--stop-server"]).then_shell(">/dev/null")]
         } else {
             Vec::new()
         }
@@ -625,7 +721,7 @@ impl ProjectImage {
                 &["The standard library of the target the build is for."],
                 Instruction::Run(Run {
                     mounts: Vec::new(),
-                    commands: vec![shell_line(&cmd)],
+                    commands: vec![Command::args(cmd)],
                 }),
             ));
         }
@@ -680,7 +776,7 @@ impl ProjectImage {
                 }),
                 Step::new(Instruction::Run(Run {
                     mounts: Vec::new(),
-                    commands: vec![shell_line(&cmd)],
+                    commands: vec![Command::args(cmd)],
                 })),
             ],
         }
@@ -695,7 +791,7 @@ impl ProjectImage {
         ];
         cook.extend(self.flags.to_args());
         let mut commands = self.cargo_prologue();
-        commands.push(shell_line(&cook));
+        commands.push(Command::args(cook));
         commands.extend(self.cargo_epilogue());
         Stage {
             name: "cook".into(),
@@ -745,7 +841,7 @@ impl ProjectImage {
         let mut build = vec!["cargo".to_string(), "build".into()];
         build.extend(self.flags.to_args());
         let mut commands = self.cargo_prologue();
-        commands.push(shell_line(&build));
+        commands.push(Command::args(build));
         if !self.binaries.is_empty() {
             comment.push(format!(
                 "The binar{} copied to {BIN_DIR}, out of the target directory.",
@@ -758,7 +854,7 @@ impl ProjectImage {
             let mut cp = vec!["cp".to_string()];
             cp.extend(self.binaries.iter().map(|b| b.built_at.clone()));
             cp.push(format!("{BIN_DIR}/"));
-            commands.push(shell_line(&cp));
+            commands.push(Command::args(cp));
         }
         commands.extend(self.cargo_epilogue());
         steps.push(Step {
@@ -861,10 +957,15 @@ fn apt_install(packages: &[String], stage: Option<&str>) -> Step {
                 Mount::locked_cache("/var/lib/apt", ids.as_ref().map(|i| i.1.as_str())),
             ],
             commands: vec![
-                "rm -f /etc/apt/apt.conf.d/docker-clean".into(),
-                "echo 'Binary::apt::APT::Keep-Downloaded-Packages \"true\";' > /etc/apt/apt.conf.d/keep-cache".into(),
-                "apt-get update".into(),
-                format!("apt-get install -y --no-install-recommends {}", shell_line(packages)),
+                Command::args(["rm", "-f", "/etc/apt/apt.conf.d/docker-clean"]),
+                Command::shell("echo 'Binary::apt::APT::Keep-Downloaded-Packages \"true\";' > /etc/apt/apt.conf.d/keep-cache"),
+                Command::args(["apt-get", "update"]),
+                Command::args(
+                    ["apt-get", "install", "-y", "--no-install-recommends"]
+                        .into_iter()
+                        .map(str::to_string)
+                        .chain(packages.iter().cloned()),
+                ),
             ],
         }),
     }
@@ -874,42 +975,93 @@ fn apt_install(packages: &[String], stage: Option<&str>) -> Step {
 mod tests {
     use super::*;
 
-    #[test]
-    fn shell_words() {
-        assert_eq!(shell_word("--features=a,b"), "--features=a,b");
-        assert_eq!(shell_word("--features=a b"), "'--features=a b'");
-        assert_eq!(shell_word("it's"), "'it'\\''s'");
-        assert_eq!(shell_word(""), "''");
-    }
-
-    #[test]
-    fn env_values() {
-        assert_eq!(env_value("sccache"), "sccache");
-        assert_eq!(
-            env_value("-C link-arg=-fuse-ld=mold"),
-            "\"-C link-arg=-fuse-ld=mold\""
-        );
-        assert_eq!(env_value("a\"$b"), "\"a\\\"\\$b\"");
-    }
-
-    #[test]
-    fn run_rendering() {
-        let df = Dockerfile {
+    fn one_step(from: &str, instruction: Instruction) -> Dockerfile {
+        Dockerfile {
             syntax: false,
             header: vec!["h".into()],
             stages: vec![Stage {
                 name: "s".into(),
-                from: "img:1".into(),
+                from: from.into(),
                 comment: Vec::new(),
-                steps: vec![Step::new(Instruction::Run(Run {
-                    mounts: vec![Mount::locked_cache("/c", None)],
-                    commands: vec!["a".into(), "b".into()],
-                }))],
+                steps: vec![Step::new(instruction)],
             }],
-        };
-        assert_eq!(
-            df.to_string(),
-            "# h\n\nFROM img:1 AS s\nRUN --mount=type=cache,target=/c,sharing=locked \\\n    a \\\n && b\n"
+        }
+    }
+
+    #[test]
+    fn run_rendering() {
+        let df = one_step(
+            "img:1",
+            Instruction::Run(Run {
+                mounts: vec![Mount::locked_cache("/c", None)],
+                commands: vec![
+                    Command::args(["a", "it's $HOME"]),
+                    Command::args(["b"]).then_shell(">/dev/null"),
+                ],
+            }),
         );
+        assert_eq!(
+            df.render().unwrap(),
+            "# h\n\nFROM img:1 AS s\nRUN --mount=type=cache,target=/c,sharing=locked \\\n    a 'it'\\''s $HOME' \\\n && b >/dev/null\n"
+        );
+    }
+
+    /// Whatever a caller puts into the model, what cannot be written safely is refused when
+    /// the file is rendered.
+    #[test]
+    fn render_refuses_what_cannot_be_written() {
+        let cases = [
+            one_step("rust:1.95\nRUN touch /pwned", Instruction::User("1".into())),
+            one_step("$IMAGE", Instruction::User("1".into())),
+            one_step("img", Instruction::Workdir("/app/$HOME".into())),
+            one_step("img", Instruction::Workdir("/my app".into())),
+            one_step(
+                "img",
+                Instruction::Copy {
+                    from: None,
+                    src: vec!["a\nRUN x".into()],
+                    dst: ".".into(),
+                },
+            ),
+            one_step(
+                "img",
+                Instruction::Run(Run {
+                    mounts: vec![Mount::shared_cache("/t,id=other,sharing=locked", None)],
+                    commands: vec![Command::args(["x"])],
+                }),
+            ),
+            one_step(
+                "img",
+                Instruction::Run(Run {
+                    mounts: vec![Mount::shared_cache("/t", Some("a\"b"))],
+                    commands: vec![Command::args(["x"])],
+                }),
+            ),
+            one_step(
+                "img",
+                Instruction::Run(Run {
+                    mounts: Vec::new(),
+                    commands: vec![Command::args(["echo", "a\nRUN x"])],
+                }),
+            ),
+            one_step("img", Instruction::Env(vec![("A B".into(), "x".into())])),
+            one_step("img", Instruction::Env(vec![("A".into(), "x\ny".into())])),
+            one_step("img", Instruction::Entrypoint(vec!["/bin/x\n".into()])),
+            one_step("img", Instruction::User("root\nRUN x".into())),
+            Dockerfile {
+                header: vec!["x\nRUN touch /pwned".into()],
+                ..one_step("img", Instruction::User("1".into()))
+            },
+        ];
+        for df in cases {
+            let err = df.render().unwrap_err();
+            assert!(err.message().contains("cannot be written as"), "{err}");
+            assert!(!err.message().contains('\n'), "{err}");
+        }
+        let ok = one_step(
+            "registry.example.com:5000/rust:1.95@sha256:0123456789abcdef0123456789abcdef",
+            Instruction::Env(vec![("A".into(), "a \"$b\"".into())]),
+        );
+        assert!(ok.render().unwrap().contains("ENV A=\"a \\\"\\$b\\\"\""));
     }
 }

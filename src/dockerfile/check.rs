@@ -1,0 +1,820 @@
+//! What may go into a generated Dockerfile, in one place.
+//!
+//! Two layers use these rules. The callers check every value they are given for its *kind*
+//! (an image reference, a cargo feature, a Debian package, a target triple, a path) as soon as
+//! they know where it came from, so that the error names the flag or config key: [`image_ref`],
+//! [`features`], [`debian_package`], [`path`] and the others. The Dockerfile model then checks
+//! every value again for the *place* it is rendered into ([`Place`]), so that nothing a caller
+//! forgets reaches the file: a line break would end the instruction and start another one
+//! whatever the quoting, a comma would start another `--mount` option, a `$` would be expanded
+//! in `WORKDIR` and `COPY`. Values that are representable are quoted where they go (a `RUN`'s
+//! words, `ENV` values: see [`super::quote`]); values that are not are refused, never mangled.
+
+use crate::error::{Error, Result};
+use crate::flags::BuildFlags;
+
+/// A place in a Dockerfile that a value is rendered into, with the rule it must follow there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// The image of a `FROM` or a `COPY --from`: an image reference or a stage name.
+    Image,
+    /// A stage's name (`FROM ... AS name`).
+    StageName,
+    /// A path of `WORKDIR` or `COPY` (which expand `$` and split at whitespace).
+    Path,
+    /// A value in a `RUN --mount=` option list (buildkit splits it as CSV).
+    MountValue,
+    /// A variable name of `ENV`.
+    EnvKey,
+    /// A value of `ENV` (double-quoted where needed).
+    EnvValue,
+    /// The user of `USER`.
+    User,
+    /// A word of a `RUN` command or an `ENTRYPOINT` (quoted where needed).
+    Word,
+    /// A comment line.
+    Comment,
+}
+
+impl Place {
+    /// What the place is called in an error.
+    pub fn name(self) -> &'static str {
+        match self {
+            Place::Image => "an image of FROM or COPY --from",
+            Place::StageName => "a stage name",
+            Place::Path => "a path of WORKDIR or COPY",
+            Place::MountValue => "a RUN --mount option",
+            Place::EnvKey => "an ENV variable name",
+            Place::EnvValue => "an ENV value",
+            Place::User => "the user of USER",
+            Place::Word => "a word of RUN or ENTRYPOINT",
+            Place::Comment => "a comment",
+        }
+    }
+
+    /// Why `value` cannot go here, or `None` if it can.
+    pub fn problem(self, value: &str) -> Option<String> {
+        if let Some(p) = control_problem(value) {
+            return Some(p);
+        }
+        match self {
+            Place::Image => image_ref_problem(value),
+            Place::StageName => {
+                let ok = value.starts_with(|c: char| c.is_ascii_lowercase())
+                    && value
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+                (!ok).then(|| "a stage name is [a-z][a-z0-9_.-]*".to_string())
+            }
+            Place::Path => path_problem(value),
+            Place::MountValue => {
+                if value.is_empty() {
+                    return Some("it is empty".into());
+                }
+                first_bad(value, |c| c.is_whitespace() || ",\"'=".contains(c)).map(|c| {
+                    format!(
+                        "{} would change how the option list is split",
+                        shown_char(c)
+                    )
+                })
+            }
+            Place::EnvKey => {
+                let ok = value.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                (!ok).then(|| "a variable name is [A-Za-z_][A-Za-z0-9_]*".to_string())
+            }
+            Place::User => {
+                let ok = !value.is_empty()
+                    && value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+                (!ok).then(|| "a user is a name or uid[:gid]".to_string())
+            }
+            Place::EnvValue | Place::Word | Place::Comment => None,
+        }
+    }
+}
+
+/// `value` with its control characters written as escapes, for an error message.
+pub fn shown(value: &str) -> String {
+    let mut out = String::new();
+    for c in value.chars() {
+        if is_control(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn shown_char(c: char) -> String {
+    if is_control(c) {
+        format!("`{}`", c.escape_default())
+    } else if c.is_whitespace() {
+        format!("a space (U+{:04X})", u32::from(c))
+    } else {
+        format!("`{c}`")
+    }
+}
+
+fn is_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+fn first_bad(value: &str, bad: impl Fn(char) -> bool) -> Option<char> {
+    value.chars().find(|&c| bad(c))
+}
+
+fn control_problem(value: &str) -> Option<String> {
+    first_bad(value, is_control).map(|c| {
+        format!(
+            "it holds a control character ({}); a line break would end the Dockerfile instruction and start another",
+            shown_char(c)
+        )
+    })
+}
+
+/// The error for `value`, from `origin` (a flag such as `` `--base-image` `` or a config key
+/// and its file), which is not `what`.
+fn refuse(value: &str, origin: &str, what: &str, problem: &str, hint: &str) -> Error {
+    Error::input(format!(
+        "`{}` (from {origin}) is not {what}: {problem}",
+        shown(value)
+    ))
+    .with_hint(hint.to_string())
+}
+
+fn checked(
+    value: &str,
+    origin: &str,
+    what: &str,
+    hint: &str,
+    problem: Option<String>,
+) -> Result<()> {
+    match control_problem(value).or(problem) {
+        None => Ok(()),
+        Some(p) => Err(refuse(value, origin, what, &p, hint)),
+    }
+}
+
+// ------------------------------------------------------------------ image references
+
+const IMAGE_HINT: &str = "give an image reference, [registry[:port]/]path[:tag][@digest], such as rust:1.95-bookworm or registry.example.com:5000/team/rust:1.95";
+
+/// An image reference, by the grammar of the distribution spec:
+/// `[registry[:port]/]path[:tag][@algorithm:hex]`, path components lowercase.
+pub fn image_ref(value: &str, origin: &str) -> Result<()> {
+    checked(
+        value,
+        origin,
+        "an image reference",
+        IMAGE_HINT,
+        image_ref_problem(value),
+    )
+}
+
+fn image_ref_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("it is empty".into());
+    }
+    let (rest, digest) = match value.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (value, None),
+    };
+    if let Some(d) = digest {
+        if let Some(p) = digest_problem(d) {
+            return Some(p);
+        }
+    }
+    let (name, tag) = match rest.rfind(':') {
+        Some(i) if !rest[i..].contains('/') => (&rest[..i], Some(&rest[i + 1..])),
+        _ => (rest, None),
+    };
+    if let Some(t) = tag {
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let ok = t.len() <= 128
+            && t.starts_with(word)
+            && t.chars().all(|c| word(c) || c == '.' || c == '-');
+        if !ok {
+            return Some(format!(
+                "the tag `{t}` is not [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"
+            ));
+        }
+    }
+    if name.len() > 255 {
+        return Some("the name is longer than 255 characters".into());
+    }
+    let mut components: Vec<&str> = name.split('/').collect();
+    if components.len() > 1 {
+        let first = components[0];
+        if first.contains(['.', ':']) || first == "localhost" || first.contains(char::is_uppercase)
+        {
+            if let Some(p) = domain_problem(first) {
+                return Some(p);
+            }
+            components.remove(0);
+        }
+    }
+    for c in components {
+        if !path_component_ok(c) {
+            return Some(format!(
+                "the path component `{c}` is not lowercase letters and digits joined by `.`, `_`, `__` or dashes"
+            ));
+        }
+    }
+    None
+}
+
+/// `[a-z0-9]+` runs joined by one separator each: `.`, `_`, `__` or any number of `-`.
+fn path_component_ok(component: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if !component.starts_with(alnum) || !component.ends_with(alnum) {
+        return false;
+    }
+    let mut sep = String::new();
+    for c in component.chars() {
+        if alnum(c) {
+            let ok = sep.is_empty()
+                || sep == "."
+                || sep == "_"
+                || sep == "__"
+                || sep.chars().all(|s| s == '-');
+            if !ok {
+                return false;
+            }
+            sep.clear();
+        } else if ".-_".contains(c) {
+            sep.push(c);
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+fn domain_problem(domain: &str) -> Option<String> {
+    let (host, port) = if let Some(rest) = domain.strip_prefix('[') {
+        let Some((v6, after)) = rest.split_once(']') else {
+            return Some(format!("the registry `{domain}` has an unclosed `[`"));
+        };
+        if v6.is_empty() || !v6.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
+            return Some(format!("the registry `{domain}` is not an IPv6 address"));
+        }
+        match after {
+            "" => return None,
+            _ => match after.strip_prefix(':') {
+                Some(p) => ("", Some(p)),
+                None => return Some(format!("the registry `{domain}` is not host[:port]")),
+            },
+        }
+    } else {
+        match domain.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (domain, None),
+        }
+    };
+    if let Some(p) = port {
+        if p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()) {
+            return Some(format!("the registry port `{p}` is not a number"));
+        }
+    }
+    if domain.starts_with('[') {
+        return None;
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.split('.').all(label_ok) {
+        None
+    } else {
+        Some(format!(
+            "the registry `{host}` is not a host name (letters, digits and dashes, dot-separated)"
+        ))
+    }
+}
+
+fn digest_problem(digest: &str) -> Option<String> {
+    let bad = || {
+        Some(format!("the digest `{digest}` is not algorithm:hex (such as sha256: and at least 32 hex digits)"))
+    };
+    let Some((algorithm, hex)) = digest.split_once(':') else {
+        return bad();
+    };
+    let component_ok = |c: &str| {
+        c.starts_with(|x: char| x.is_ascii_alphabetic())
+            && c.chars().all(|x| x.is_ascii_alphanumeric())
+    };
+    if !algorithm.split(['+', '.', '-', '_']).all(component_ok)
+        || hex.len() < 32
+        || !hex.chars().all(|c| c.is_ascii_hexdigit())
+    {
+        return bad();
+    }
+    None
+}
+
+// ------------------------------------------------------------------ cargo names
+
+/// Unicode letters and digits, `-` and `_`, not starting with `-`: a package's or a target's name.
+fn cargo_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The name of a package or of a target (`--bin`, `--example`, ...).
+pub fn cargo_name(value: &str, origin: &str) -> Result<()> {
+    checked(
+        value,
+        origin,
+        "a cargo name",
+        "cargo names are letters, digits, `-` and `_`",
+        (!cargo_name_ok(value)).then(|| "only letters, digits, `-` and `_` are allowed".into()),
+    )
+}
+
+/// A package spec of `--package` or `--exclude`: `NAME`, `NAME@VERSION` (or the older
+/// `NAME:VERSION`); the name may be a glob (`ws-*`), which cargo matches against the workspace.
+pub fn package_spec(value: &str, origin: &str) -> Result<()> {
+    let (name, version) = match value.split_once(['@', ':']) {
+        Some((n, v)) => (n, Some(v)),
+        None => (value, None),
+    };
+    let glob_name = !name.is_empty()
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_*?[]".contains(c));
+    let problem = if glob_name {
+        version
+            .filter(|v| !version_ok(v))
+            .map(|v| format!("the version `{v}` is not a semver version"))
+    } else {
+        Some(format!(
+            "the name `{name}` is not letters, digits, `-` and `_`"
+        ))
+    };
+    checked(
+        value,
+        origin,
+        "a package spec",
+        "give a package name, NAME@VERSION, or a glob such as `ws-*`",
+        problem,
+    )
+}
+
+/// A semver version (or the part of one that cargo accepts in a spec): digits, letters, `.`,
+/// `+`, `-`.
+fn version_ok(v: &str) -> bool {
+    v.starts_with(|c: char| c.is_ascii_digit())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".+-".contains(c))
+}
+
+/// A version of a tool to install (`--nextest-version`): semver.
+pub fn version(value: &str, origin: &str) -> Result<()> {
+    checked(
+        value,
+        origin,
+        "a version",
+        "give a version such as 0.9.151",
+        (!version_ok(value)).then(|| "a version is digits, letters, `.`, `+` and `-`".into()),
+    )
+}
+
+/// A feature name: a letter, digit or `_` first, then letters, digits, `_`, `-`, `+`, `.`.
+fn feature_name_ok(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "_-+.".contains(c))
+}
+
+/// One feature: `NAME`, `PACKAGE/NAME` or `dep:NAME`.
+pub fn feature_problem(feature: &str) -> Option<String> {
+    let ok = if let Some(dep) = feature.strip_prefix("dep:") {
+        cargo_name_ok(dep)
+    } else if let Some((pkg, feat)) = feature.split_once('/') {
+        cargo_name_ok(pkg.strip_suffix('?').unwrap_or(pkg)) && feature_name_ok(feat)
+    } else {
+        feature_name_ok(feature)
+    };
+    (!ok).then(|| {
+        format!("`{feature}` is not a feature name (NAME, PACKAGE/NAME or dep:NAME; letters, digits, `_`, `-`, `+`, `.`)")
+    })
+}
+
+/// A `--features` value: features separated by spaces or commas.
+pub fn features(value: &str, origin: &str) -> Result<()> {
+    let problem = value
+        .split([' ', ','])
+        .filter(|f| !f.is_empty())
+        .find_map(feature_problem);
+    checked(
+        value,
+        origin,
+        "a list of features",
+        "give features separated by commas, such as `--features json,tls` or `--features my-crate/json`",
+        problem,
+    )
+}
+
+/// A profile name: letters, digits, `-` and `_`.
+pub fn profile(value: &str, origin: &str) -> Result<()> {
+    let ok = value.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    checked(
+        value,
+        origin,
+        "a profile name",
+        "profile names are ASCII letters, digits, `-` and `_`, such as `release` or `ci`",
+        (!ok).then(|| "only ASCII letters, digits, `-` and `_` are allowed".into()),
+    )
+}
+
+/// `--jobs`: a number (negative: that many fewer than the CPUs) or `default`.
+pub fn jobs(value: &str, origin: &str) -> Result<()> {
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    let ok =
+        value == "default" || (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()));
+    checked(
+        value,
+        origin,
+        "a number of jobs",
+        "give a number such as 4, or `default`",
+        (!ok).then(|| "only digits (with an optional leading `-`) or `default`".into()),
+    )
+}
+
+/// A target triple (`--target`, `build.target`): `x86_64-unknown-linux-gnu`, `wasm32-wasip1`.
+pub fn target_triple(value: &str, origin: &str) -> Result<()> {
+    let spec_file = std::path::Path::new(value)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let problem = if spec_file {
+        Some(
+            "a custom target specification file cannot be installed with `rustup target add`"
+                .into(),
+        )
+    } else {
+        let ok = value.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && value.contains('-')
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        (!ok).then(|| "a target triple is letters, digits, `_` and `.`, joined by `-`".into())
+    };
+    checked(
+        value,
+        origin,
+        "a target triple",
+        "give a triple that `rustup target list` shows, such as x86_64-unknown-linux-musl",
+        problem,
+    )
+}
+
+/// A Rust release for a base image's tag: `1.95` or `1.95.0`.
+pub fn rust_release(value: &str, origin: &str) -> Result<()> {
+    let parts: Vec<&str> = value.split('.').collect();
+    let ok = (2..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    checked(
+        value,
+        origin,
+        "a Rust release such as 1.95 or 1.95.0",
+        "for other toolchains, pass the image itself with --base-image",
+        (!ok).then(|| "it is not two or three dot-separated numbers".into()),
+    )
+}
+
+/// Every cargo flag that a Dockerfile's `RUN` lines, paths and comments carry, each checked
+/// for its kind, the error naming the flag.
+pub fn build_flags(flags: &BuildFlags) -> Result<()> {
+    if let Some(p) = &flags.profile {
+        profile(p, "`--profile`")?;
+    }
+    for f in &flags.features {
+        features(f, "`--features`")?;
+    }
+    for t in &flags.target {
+        target_triple(t, "`--target`")?;
+    }
+    for p in &flags.package {
+        package_spec(p, "`--package`")?;
+    }
+    for p in &flags.exclude {
+        package_spec(p, "`--exclude`")?;
+    }
+    for (origin, names) in [
+        ("`--bin`", &flags.bin),
+        ("`--example`", &flags.example),
+        ("`--test`", &flags.test),
+        ("`--bench`", &flags.bench),
+    ] {
+        for n in names {
+            cargo_name(n, origin)?;
+        }
+    }
+    if let Some(j) = &flags.jobs {
+        jobs(j, "`--jobs`")?;
+    }
+    if let Some(d) = &flags.target_dir {
+        path(d, "`--target-dir`")?;
+    }
+    for z in &flags.unstable {
+        text(z, "`-Z`")?;
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ Debian packages
+
+/// A Debian package for apt-get: `NAME[:ARCH][=VERSION]`, the name `[a-z0-9][a-z0-9+.-]+`.
+pub fn debian_package(value: &str, origin: &str) -> Result<()> {
+    let (name_arch, version) = match value.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (value, None),
+    };
+    let (name, arch) = match name_arch.split_once(':') {
+        Some((n, a)) => (n, Some(a)),
+        None => (name_arch, None),
+    };
+    let lower = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let name_ok = name.len() >= 2
+        && name.starts_with(lower)
+        && name.chars().all(|c| lower(c) || "+.-".contains(c));
+    let problem = if !name_ok {
+        Some(format!("`{name}` is not [a-z0-9][a-z0-9+.-]+"))
+    } else if arch.is_some_and(|a| a.is_empty() || !a.chars().all(|c| lower(c) || c == '-')) {
+        Some("the architecture after `:` is not [a-z0-9-]+".into())
+    } else if version.is_some_and(|v| {
+        !v.starts_with(|c: char| c.is_ascii_digit())
+            || !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".+~:-".contains(c))
+    }) {
+        Some("the version after `=` is not a Debian version".into())
+    } else {
+        None
+    };
+    checked(
+        value,
+        origin,
+        "a Debian package name",
+        "pass one package per --apt/--runtime-apt (NAME, NAME:ARCH or NAME=VERSION), e.g. --apt libssl-dev --apt pkg-config",
+        problem,
+    )
+}
+
+// ------------------------------------------------------------------ paths and text
+
+/// What a path may hold besides letters and digits: nothing that `WORKDIR` or `COPY` expand
+/// (`$`) or split at (whitespace), that a `--mount` option list splits at (`,`, `=`, quotes),
+/// that a shell expands, or that a `.dockerignore` line starts with (`#`, `!`).
+const PATH_CHARS: &str = "-_./+@%:~";
+
+fn path_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("it is empty".into());
+    }
+    first_bad(value, |c| !(c.is_alphanumeric() || PATH_CHARS.contains(c))).map(|c| {
+        format!(
+            "{} cannot be written safely in WORKDIR, COPY, a RUN --mount option or a shell word without changing its meaning",
+            shown_char(c)
+        )
+    })
+}
+
+/// A path that goes into `WORKDIR`, `COPY`, a cache mount's `target=`, shell commands and a
+/// `.dockerignore`: letters, digits and `-_./+@%:~` (no whitespace, quotes, `$`, `\`, `,`, `=`
+/// or glob characters).
+pub fn path(value: &str, origin: &str) -> Result<()> {
+    checked(
+        value,
+        origin,
+        "a plain path",
+        "use a path of letters, digits and `-_./+@%:~` only",
+        path_problem(value),
+    )
+}
+
+/// Free text that goes into a comment or a quoted word: no control characters.
+pub fn text(value: &str, origin: &str) -> Result<()> {
+    match control_problem(value) {
+        None => Ok(()),
+        Some(p) => Err(
+            Error::input(format!("`{}` (from {origin}): {p}", shown(value)))
+                .with_hint("remove the line break or control character"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references() {
+        for good in [
+            "rust",
+            "rust:1.95-bookworm",
+            "library/rust:1.95",
+            "docker.io/library/rust:1.95",
+            "localhost/rust",
+            "localhost:5000/team/rust:x",
+            "registry.example.com:5000/a/b/c:tag_1.2-x",
+            "gcr.io/distroless/cc-debian12:nonroot",
+            "ghcr.io/prewarm-rs/prewarm:0.1.0",
+            "a__b/c---d/e.f_g",
+            "[::1]:5000/rust",
+            "Registry.Example.com/rust",
+            "rust@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "rust:1.95@sha256:0123456789abcdef0123456789abcdef",
+            "base",
+        ] {
+            assert_eq!(image_ref_problem(good), None, "{good}");
+        }
+        for bad in [
+            "",
+            "Rust",
+            "rust:",
+            "rust:-x",
+            "rust:a/b",
+            "rust@sha256:abc",
+            "rust@sha256",
+            "a..b/c",
+            "-a/b",
+            "a/b-",
+            "a___b",
+            "reg:port/x",
+            "reg.com:50a0/x",
+            "bad_host.com/x",
+            "rust:1.95 AS x",
+            "rust:$V",
+            "a//b",
+            "[::1/x",
+        ] {
+            assert!(image_ref_problem(bad).is_some(), "{bad}");
+        }
+        let err = image_ref("rust:1.95\nRUN touch /x", "`--base-image`").unwrap_err();
+        assert!(
+            err.message().contains("`rust:1.95\\nRUN touch /x`"),
+            "{err}"
+        );
+        assert!(err.message().contains("from `--base-image`"), "{err}");
+        assert!(err.message().contains("control character"), "{err}");
+        assert!(err
+            .hint()
+            .unwrap()
+            .contains("[registry[:port]/]path[:tag][@digest]"));
+    }
+
+    #[test]
+    fn cargo_names_features_profiles() {
+        assert!(cargo_name("my-bin_2", "x").is_ok());
+        assert!(cargo_name("café", "x").is_ok());
+        for bad in ["", "-x", "a b", "a/b", "a$b", "a\nb", "a'b"] {
+            assert!(cargo_name(bad, "x").is_err(), "{bad}");
+        }
+        for good in [
+            "ws-app",
+            "ws-app@0.1.0",
+            "ws-app:0.1.0",
+            "ws-*",
+            "serde@1.0.0-rc.1+x",
+        ] {
+            assert!(package_spec(good, "x").is_ok(), "{good}");
+        }
+        for bad in ["", "a b", "a@", "a@x;y", "https://x#a", "a\n"] {
+            assert!(package_spec(bad, "x").is_err(), "{bad}");
+        }
+        for good in [
+            "a",
+            "a,b",
+            "a b",
+            "dep:x",
+            "pkg/feat",
+            "pkg?/feat",
+            "x+y.z",
+            "_a",
+            "1x",
+            "a,,b",
+        ] {
+            assert!(features(good, "x").is_ok(), "{good}");
+        }
+        for bad in ["a;b", "$x", "dep:", "/x", "a/", "-a", "a'b", "a\tb", "a=b"] {
+            assert!(features(bad, "x").is_err(), "{bad}");
+        }
+        assert!(profile("ci-fast_2", "x").is_ok());
+        for bad in ["", "-x", "a.b", "a b", "a/b"] {
+            assert!(profile(bad, "x").is_err(), "{bad}");
+        }
+        assert!(jobs("4", "x").is_ok() && jobs("-1", "x").is_ok() && jobs("default", "x").is_ok());
+        assert!(jobs("4;x", "x").is_err() && jobs("", "x").is_err() && jobs("-", "x").is_err());
+        assert!(version("0.9.151", "x").is_ok() && version("1.0.0-rc.1", "x").is_ok());
+        assert!(version("1 && x", "x").is_err() && version("x", "x").is_err());
+    }
+
+    #[test]
+    fn triples_and_packages() {
+        for good in [
+            "x86_64-unknown-linux-gnu",
+            "wasm32-wasip1",
+            "thumbv7em-none-eabihf",
+            "i686-pc-windows-msvc",
+        ] {
+            assert!(target_triple(good, "x").is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "x86",
+            "-x-y",
+            "my-spec.json",
+            "a/b-c",
+            "x86_64-linux gnu",
+            "a-b\n",
+        ] {
+            assert!(target_triple(bad, "x").is_err(), "{bad}");
+        }
+        for good in [
+            "libssl-dev",
+            "g++",
+            "libc6:arm64",
+            "tzdata=2024a-0+deb12u1",
+            "ca-certificates:amd64=1:2.3~x",
+            "r8",
+        ] {
+            assert!(debian_package(good, "x").is_ok(), "{good}");
+        }
+        for bad in [
+            "", "a", "Libssl", "-x", "lib_x", "a b", "x;y", "x:", "x=", "x=a", "x:AMD", "x\n",
+        ] {
+            assert!(debian_package(bad, "x").is_err(), "{bad}");
+        }
+        let err = debian_package("libssl-dev; rm -rf /", "`--apt`").unwrap_err();
+        assert!(
+            err.message().contains("is not a Debian package name"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn paths_and_places() {
+        for good in ["/app", "target", "../out", "a/b.c/d-e_f", "/x/@y+z%:~"] {
+            assert!(path(good, "x").is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "a b",
+            "$HOME",
+            "a,b",
+            "a=b",
+            "a\"b",
+            "a'b",
+            "a\\b",
+            "a`b",
+            "a*",
+            "a?",
+            "a[1]",
+            "a\nb",
+            "a\u{2028}b",
+            "a\u{a0}b",
+        ] {
+            assert!(path(bad, "x").is_err(), "{bad}");
+        }
+        let err = path("a,b", "`build.target-dir` in `c.toml`").unwrap_err();
+        assert!(
+            err.message()
+                .contains("`a,b` (from `build.target-dir` in `c.toml`)"),
+            "{err}"
+        );
+        assert_eq!(Place::MountValue.problem("/usr/local/cargo/registry"), None);
+        assert!(Place::MountValue.problem("/a,id=x").is_some());
+        assert!(Place::MountValue.problem("a\"b").is_some());
+        assert!(Place::MountValue.problem("").is_some());
+        assert!(Place::EnvKey
+            .problem("CARGO_PROFILE_CI_INCREMENTAL")
+            .is_none());
+        assert!(Place::EnvKey.problem("A-B").is_some());
+        assert!(Place::User.problem("10001:10001").is_none());
+        assert!(Place::User.problem("a b").is_some());
+        assert!(Place::StageName.problem("build").is_none());
+        assert!(Place::StageName.problem("Build").is_some());
+        assert!(Place::Comment.problem("any `text` $x, 'quoted'").is_none());
+        assert!(Place::Comment.problem("a\nRUN x").is_some());
+        assert!(Place::Word.problem("a\rb").is_some());
+        assert!(Place::Path.problem("/app/$HOME").is_some());
+        assert!(text("ok text", "x").is_ok() && text("a\u{7}", "x").is_err());
+        assert_eq!(shown("a\nb\tc"), "a\\nb\\tc");
+    }
+}
