@@ -1,12 +1,14 @@
 //! Cargo configuration that applies to a workspace: `.cargo/config.toml` (and the legacy
 //! `.cargo/config`) from the workspace root up to the layout root, and the toolchain file.
-//! Secrets never leave this module: tokens and credential settings are stripped.
+//! Secrets never leave this module: tokens, credential settings, the userinfo of URLs and
+//! secret-looking `[env]` values are stripped.
 
 use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
 use crate::error::{Error, Result};
+use crate::secrets::{self, Kind, Removed};
 
 /// Top-level config tables that cannot change how anything compiles.
 const DROPPED_TABLES: &[&str] = &[
@@ -28,6 +30,8 @@ pub struct Found {
     pub path: PathBuf,
     /// The content for the recipe (normalised and stripped for config files).
     pub text: String,
+    /// The credentials taken out of it.
+    pub removed: Vec<Removed>,
 }
 
 /// Config files in each directory from `start` up to and including `stop`.
@@ -38,9 +42,11 @@ pub fn config_files(start: &Path, stop: &Path) -> Result<Vec<Found>> {
             let path = dir.join(".cargo").join(name);
             if path.is_file() {
                 let text = crate::fs::read_to_string(&path)?;
+                let (text, removed) = strip_config(&text, &path)?;
                 found.push(Found {
-                    text: strip_config(&text, &path)?,
                     path,
+                    text,
+                    removed,
                 });
             }
         }
@@ -55,7 +61,11 @@ pub fn toolchain_file(start: &Path, stop: &Path) -> Result<Option<Found>> {
             let path = dir.join(name);
             if path.is_file() {
                 let text = crate::fs::read_to_string(&path)?;
-                return Ok(Some(Found { path, text }));
+                return Ok(Some(Found {
+                    path,
+                    text,
+                    removed: Vec::new(),
+                }));
             }
         }
     }
@@ -84,33 +94,177 @@ fn dirs_up<'a>(start: &'a Path, stop: &'a Path) -> impl Iterator<Item = &'a Path
     })
 }
 
-/// Removes secrets and build-neutral tables from a config file, and renders it canonically.
-pub fn strip_config(text: &str, path: &Path) -> Result<String> {
-    let mut doc: Table = toml::from_str(text).map_err(|e| {
+/// Removes secrets and build-neutral tables from a config file, and renders it canonically;
+/// also returns what it took out.
+pub fn strip_config(text: &str, path: &Path) -> Result<(String, Vec<Removed>)> {
+    let mut doc = parse(text, path)?;
+    let removed = strip_table(&mut doc);
+    Ok((render(&doc, path)?, removed))
+}
+
+fn parse(text: &str, path: &Path) -> Result<Table> {
+    toml::from_str(text).map_err(|e| {
         Error::input(format!("`{}` is not valid TOML: {e}", path.display()))
             .with_hint("fix the cargo config file; cargo rejects it too")
-    })?;
+    })
+}
+
+fn render(doc: &Table, path: &Path) -> Result<String> {
+    toml::to_string(doc)
+        .map_err(|e| Error::input(format!("cannot re-serialise `{}`: {e}", path.display())))
+}
+
+/// Drops the build-neutral tables and every credential: registry tokens and credential
+/// settings, the userinfo of every URL (and of a scheme-less `http.proxy`), and the values
+/// of `[env]` entries whose name looks secret (replaced by [`secrets::MARKER`]).
+fn strip_table(doc: &mut Table) -> Vec<Removed> {
+    let mut removed = Vec::new();
     for key in DROPPED_TABLES {
         doc.remove(*key);
     }
     if let Some(Value::Table(registry)) = doc.get_mut("registry") {
-        strip_credentials(registry);
-        registry.remove("global-credential-providers");
+        strip_credentials(registry, "registry", &mut removed);
+        if registry.remove("global-credential-providers").is_some() {
+            removed.push(Removed {
+                key: "registry.global-credential-providers".into(),
+                kind: Kind::CredentialSetting,
+            });
+        }
     }
     if let Some(Value::Table(registries)) = doc.get_mut("registries") {
-        for (_, reg) in registries.iter_mut() {
+        for (name, reg) in registries.iter_mut() {
             if let Value::Table(reg) = reg {
-                strip_credentials(reg);
+                let prefix = secrets::join("registries", name);
+                strip_credentials(reg, &prefix, &mut removed);
             }
         }
     }
-    toml::to_string(&doc)
-        .map_err(|e| Error::input(format!("cannot re-serialise `{}`: {e}", path.display())))
+    if let Some(Value::String(proxy)) = doc
+        .get_mut("http")
+        .and_then(Value::as_table_mut)
+        .and_then(|h| h.get_mut("proxy"))
+    {
+        if let Some(stripped) = secrets::strip_bare_userinfo(proxy) {
+            *proxy = stripped;
+            removed.push(Removed {
+                key: "http.proxy".into(),
+                kind: Kind::Userinfo,
+            });
+        }
+    }
+    if let Some(Value::Table(env)) = doc.get_mut("env") {
+        for (name, value) in env.iter_mut() {
+            if !secrets::looks_secret(name) {
+                continue;
+            }
+            let slot = match value {
+                Value::Table(t) => t.get_mut("value"),
+                other => Some(other),
+            };
+            if let Some(slot) = slot {
+                if slot.as_str() != Some(secrets::MARKER) {
+                    *slot = Value::String(secrets::MARKER.into());
+                    removed.push(Removed {
+                        key: secrets::join("env", name),
+                        kind: Kind::SecretEnv,
+                    });
+                }
+            }
+        }
+    }
+    secrets::strip_urls(doc, "", &mut removed);
+    removed
 }
 
-fn strip_credentials(t: &mut Table) {
-    t.remove("token");
-    t.remove("credential-provider");
-    t.remove("secret-key");
-    t.remove("secret-key-subject");
+fn strip_credentials(t: &mut Table, prefix: &str, removed: &mut Vec<Removed>) {
+    for (key, kind) in [
+        ("token", Kind::Token),
+        ("credential-provider", Kind::CredentialSetting),
+        ("secret-key", Kind::Token),
+        ("secret-key-subject", Kind::CredentialSetting),
+    ] {
+        if t.remove(key).is_some() {
+            removed.push(Removed {
+                key: secrets::join(prefix, key),
+                kind,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_credential_goes_and_is_named() {
+        let text = r#"
+[registry]
+token = "T1"
+global-credential-providers = ["cargo:token"]
+
+[registries.corp]
+index = "sparse+https://T2@corp.example/index/"
+token = "T3"
+credential-provider = "cargo:token-from-stdout get-T4"
+
+[http]
+proxy = "proxyuser:T5@proxy.example:3128"
+
+[source.mirror]
+registry = "sparse+https://u:T6@mirror.example/index/"
+[source.gitmirror]
+git = "https://u:T7@git.example/index"
+
+[patch."https://u:T8@git.example/x"]
+x = { git = "https://u:T9@git.example/y" }
+
+[env]
+SECRET_TOKEN = "T10"
+api_key = { value = "T11", force = true }
+DATABASE_URL = "postgres://app:T12@db.example/app"
+GREETING = "hello"
+
+[build]
+rustflags = ["-D", "warnings"]
+"#;
+        let (out, removed) = strip_config(text, Path::new("config.toml")).unwrap();
+        for t in 1..=12 {
+            let token = format!("T{t}");
+            assert!(
+                !out.contains(&format!("{token}\"")) && !out.contains(&format!("{token}@")),
+                "{token} left in:\n{out}"
+            );
+        }
+        assert!(out.contains("proxy = \"proxy.example:3128\""), "{out}");
+        assert!(out.contains("SECRET_TOKEN = \"prewarm-stripped\""), "{out}");
+        assert!(out.contains("value = \"prewarm-stripped\""), "{out}");
+        assert!(out.contains("force = true"), "{out}");
+        assert!(out.contains("GREETING = \"hello\""), "{out}");
+        assert!(out.contains("[patch.\"https://git.example/x\".x]"), "{out}");
+        let mut got: Vec<(String, &str)> = removed
+            .iter()
+            .map(|r| (r.key.clone(), r.kind.label()))
+            .collect();
+        got.sort();
+        let want: Vec<(String, &str)> = [
+            ("env.DATABASE_URL", "userinfo"),
+            ("env.SECRET_TOKEN", "secret-looking [env] name"),
+            ("env.api_key", "secret-looking [env] name"),
+            ("http.proxy", "userinfo"),
+            ("patch.\"https://git.example/x\"", "userinfo"),
+            ("patch.\"https://git.example/x\".x.git", "userinfo"),
+            ("registries.corp.credential-provider", "credential setting"),
+            ("registries.corp.index", "userinfo"),
+            ("registries.corp.token", "token"),
+            ("registry.global-credential-providers", "credential setting"),
+            ("registry.token", "token"),
+            ("source.gitmirror.git", "userinfo"),
+            ("source.mirror.registry", "userinfo"),
+        ]
+        .iter()
+        .map(|(k, l)| ((*k).to_string(), *l))
+        .collect();
+        assert_eq!(got, want);
+    }
 }

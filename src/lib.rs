@@ -29,6 +29,7 @@ pub mod process;
 pub mod reasons;
 pub mod recipe;
 pub mod record;
+pub mod secrets;
 pub mod skeleton;
 pub mod verify;
 

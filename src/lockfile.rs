@@ -1,6 +1,7 @@
 //! Normalising Cargo.lock for the recipe: local packages' versions are masked (so a version
 //! bump leaves the recipe alone) and packages left out of the skeleton are removed. The edit
-//! is textual so the file stays in cargo's own format and `--locked` builds accept it.
+//! is textual so the file stays in cargo's own format and `--locked` builds accept it. The
+//! userinfo of every source URL (`git+https://user:token@host/x`) is taken out.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -10,6 +11,15 @@ use toml::Table;
 
 use crate::error::{Error, Result};
 use crate::manifest::MASKED_VERSION;
+use crate::secrets::{self, Kind, Removed};
+
+/// A normalised lockfile.
+pub struct Normalized {
+    /// The text, in cargo's format.
+    pub text: String,
+    /// The credentials taken out (once per package and field).
+    pub removed: Vec<Removed>,
+}
 
 /// Normalises the lockfile at `path` with content `text`.
 ///
@@ -20,7 +30,7 @@ pub fn normalize(
     path: &Path,
     mask: &BTreeSet<String>,
     drop: &BTreeSet<String>,
-) -> Result<String> {
+) -> Result<Normalized> {
     let parsed: Table = toml::from_str(text).map_err(|e| {
         Error::input(format!("`{}` is not a valid lockfile: {e}", path.display()))
             .with_hint("regenerate it with `cargo generate-lockfile`")
@@ -83,7 +93,53 @@ pub fn normalize(
             }
         }
     }
-    Ok(out)
+    Ok(strip_userinfo(&out))
+}
+
+/// Takes the userinfo out of every URL in the lockfile (`source` fields, dependency entries
+/// that name their source, `[[patch.unused]]`, the `[metadata]` of old lockfiles).
+fn strip_userinfo(text: &str) -> Normalized {
+    let mut out = String::with_capacity(text.len());
+    let mut removed: Vec<Removed> = Vec::new();
+    for block in split_blocks(text) {
+        let header = block.lines().next().unwrap_or("");
+        let table = if header.starts_with('[') {
+            header.trim().trim_matches(['[', ']'])
+        } else {
+            ""
+        };
+        let fields: Table =
+            toml::from_str(block.get(header.len()..).unwrap_or("")).unwrap_or_default();
+        let name = fields.get("name").and_then(|v| v.as_str());
+        for line in block.split_inclusive('\n') {
+            let Some(stripped) = secrets::strip_userinfo(line) else {
+                out.push_str(line);
+                continue;
+            };
+            out.push_str(&stripped);
+            let field = line
+                .split_once('=')
+                .map(|(k, _)| k.trim())
+                .filter(|k| !k.starts_with('"') && !k.is_empty() && !k.contains(' '))
+                .unwrap_or("dependencies");
+            let mut key = if table.is_empty() {
+                String::new()
+            } else {
+                table.to_string()
+            };
+            if let Some(name) = name {
+                key = secrets::join(&key, name);
+            }
+            let key = secrets::join(&key, field);
+            if !removed.iter().any(|r| r.key == key) {
+                removed.push(Removed {
+                    key,
+                    kind: Kind::SourceUserinfo,
+                });
+            }
+        }
+    }
+    Normalized { text: out, removed }
 }
 
 /// Splits the lockfile before each `[[package]]` / `[metadata]` header.
@@ -151,13 +207,28 @@ version = "0.1.0"
             &set(&["app", "log", "lonely"]),
             &set(&[]),
         )
-        .unwrap();
+        .unwrap()
+        .text;
         assert!(out.contains("name = \"app\"\nversion = \"0.0.0\""));
         // the registry `log` keeps its version; the local one (same name) is masked
         assert!(out.contains("name = \"log\"\nversion = \"0.4.20\"\nsource"));
         assert!(out.contains("name = \"log\"\nversion = \"0.0.0\"\n"));
         assert!(out.contains(" \"log 0.4.20\",\n \"log 0.0.0\",\n"));
         toml::from_str::<Table>(&out).unwrap();
+    }
+
+    #[test]
+    fn userinfo_leaves_every_source_url() {
+        let lock = "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"dep 0.1.0 (git+https://u:tok@host/x#abc)\",\n]\n\n[[package]]\nname = \"dep\"\nversion = \"0.1.0\"\nsource = \"git+https://u:tok@host/x#abc\"\n";
+        let out = normalize(lock, Path::new("Cargo.lock"), &set(&[]), &set(&[])).unwrap();
+        assert!(!out.text.contains("tok"), "{}", out.text);
+        assert!(out.text.contains("source = \"git+https://host/x#abc\""));
+        assert!(out
+            .text
+            .contains(" \"dep 0.1.0 (git+https://host/x#abc)\",\n"));
+        let keys: Vec<&str> = out.removed.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["package.app.dependencies", "package.dep.source"]);
+        toml::from_str::<Table>(&out.text).unwrap();
     }
 
     #[test]
@@ -168,7 +239,8 @@ version = "0.1.0"
             &set(&["app"]),
             &set(&["lonely"]),
         )
-        .unwrap();
+        .unwrap()
+        .text;
         assert!(!out.contains("name = \"lonely\"\nversion"));
         assert!(
             out.contains("name = \"log\"\nversion = \"9.9.9\""),

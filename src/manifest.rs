@@ -1,6 +1,7 @@
 //! Normalising a Cargo.toml for the recipe: keep what can change how dependencies compile,
 //! drop what cannot (metadata, lints, comments, key order, local versions, the number of
-//! tests/examples/benches), and point every target at a dummy source.
+//! tests/examples/benches), and point every target at a dummy source. The userinfo of every
+//! URL (`git = "https://user:token@host/x"`) is taken out.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -9,6 +10,7 @@ use toml::{Table, Value};
 use crate::error::{Error, Result};
 use crate::metadata;
 use crate::recipe::{Target, TargetKind};
+use crate::secrets::Removed;
 
 /// The version every local package gets in the skeleton.
 pub const MASKED_VERSION: &str = "0.0.0";
@@ -44,6 +46,9 @@ pub struct Normalized {
     pub text: String,
     /// Skeleton targets (paths relative to the package directory).
     pub targets: Vec<Target>,
+    /// The credentials taken out: the userinfo of every URL (git dependencies in any
+    /// dependency table, `[patch."<url>"]` keys and entries, `[replace]`).
+    pub removed: Vec<Removed>,
 }
 
 /// Normalises the manifest at `path` with content `text`.
@@ -117,9 +122,16 @@ pub fn normalize(text: &str, path: &Path, opts: &Options<'_>) -> Result<Normaliz
         add_target_tables(&mut out, &targets, pkg);
     }
 
+    let mut removed = Vec::new();
+    crate::secrets::strip_urls(&mut out, "", &mut removed);
+
     let text = toml::to_string(&out)
         .map_err(|e| Error::input(format!("cannot re-serialise `{}`: {e}", path.display())))?;
-    Ok(Normalized { text, targets })
+    Ok(Normalized {
+        text,
+        targets,
+        removed,
+    })
 }
 
 fn package_table(orig: &Table, pkg: &metadata::Package, opts: &Options<'_>) -> Table {

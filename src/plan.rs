@@ -9,6 +9,16 @@ use crate::error::{Error, Result};
 use crate::manifest::{self, relative_to};
 use crate::metadata::{self, Package};
 use crate::recipe::{self, Recipe};
+use crate::secrets::{Removed, Stripped};
+
+/// A recipe, and the credentials that were left out of it.
+#[derive(Debug)]
+pub struct Planned {
+    /// The recipe.
+    pub recipe: Recipe,
+    /// Each credential taken out of a file, sorted by file and key (never the value).
+    pub stripped: Vec<Stripped>,
+}
 
 /// A local package found while planning.
 struct Local {
@@ -20,6 +30,11 @@ struct Local {
 
 /// Computes the recipe of the workspace whose manifest (or a member's) is `manifest_path`.
 pub fn plan(manifest_path: &Path) -> Result<Recipe> {
+    plan_reporting(manifest_path).map(|p| p.recipe)
+}
+
+/// [`plan`], also saying which credentials were left out of the recipe (for the verb to print).
+pub fn plan_reporting(manifest_path: &Path) -> Result<Planned> {
     let manifest_path = locate_manifest(manifest_path)?;
     let ws = metadata::workspace(&manifest_path)?;
     let root = ws.root.clone();
@@ -42,7 +57,7 @@ pub fn plan(manifest_path: &Path) -> Result<Recipe> {
     let layout_root = common_root(locals.keys().map(PathBuf::as_path).chain([root.as_path()]));
     let rel = |p: &Path| relative_to(p, &layout_root);
 
-    let mut files = BTreeMap::new();
+    let mut files = Files::default();
     let mut packages = BTreeMap::new();
     let members: Vec<String> = {
         let mut m: Vec<String> = locals
@@ -66,7 +81,7 @@ pub fn plan(manifest_path: &Path) -> Result<Recipe> {
                 members: Some(&members),
             },
         )?;
-        files.insert(rel(&root_manifest), n.text);
+        files.add(rel(&root_manifest), n.text, n.removed);
     }
     for (dir, local) in &locals {
         if dropped.contains(dir) {
@@ -83,7 +98,7 @@ pub fn plan(manifest_path: &Path) -> Result<Recipe> {
                 members: (*dir == root).then_some(members.as_slice()),
             },
         )?;
-        files.insert(rel(path), n.text);
+        files.add(rel(path), n.text, n.removed);
         packages.insert(
             rel(dir),
             recipe::Package {
@@ -104,19 +119,42 @@ pub fn plan(manifest_path: &Path) -> Result<Recipe> {
         .map(|d| locals[d].package.name.clone())
         .collect();
     let lock_text = crate::fs::read_to_string(&lockfile)?;
-    files.insert(
-        rel(&lockfile),
-        crate::lockfile::normalize(&lock_text, &lockfile, &mask, &drop)?,
-    );
+    let lock = crate::lockfile::normalize(&lock_text, &lockfile, &mask, &drop)?;
+    files.add(rel(&lockfile), lock.text, lock.removed);
 
-    for found in crate::config::config_files(&root, &layout_root)? {
-        files.insert(rel(&found.path), found.text);
-    }
-    if let Some(found) = crate::config::toolchain_file(&root, &layout_root)? {
-        files.insert(rel(&found.path), found.text);
+    let toolchain = crate::config::toolchain_file(&root, &layout_root)?;
+    for found in crate::config::config_files(&root, &layout_root)?
+        .into_iter()
+        .chain(toolchain)
+    {
+        files.add(rel(&found.path), found.text, found.removed);
     }
 
-    Ok(Recipe::new(rel(&root), packages, files))
+    let Files {
+        files,
+        mut stripped,
+    } = files;
+    stripped.sort();
+    stripped.dedup();
+    Ok(Planned {
+        recipe: Recipe::new(rel(&root), packages, files),
+        stripped,
+    })
+}
+
+/// The recipe's files, and the credentials taken out of them.
+#[derive(Default)]
+struct Files {
+    files: BTreeMap<String, String>,
+    stripped: Vec<Stripped>,
+}
+
+impl Files {
+    fn add(&mut self, file: String, text: String, removed: Vec<Removed>) {
+        self.stripped
+            .extend(removed.into_iter().map(|r| r.in_file(&file)));
+        self.files.insert(file, text);
+    }
 }
 
 /// Every local package: the members, `[patch]`/`[replace]` paths, and path dependencies,

@@ -239,6 +239,160 @@ fn config_same_version_and_lib_path_with_old_mtimes() {
     });
 }
 
+/// The `credentials` fixture: tokens in its cargo config (registries, a source), a secret
+/// `[env]` value, and git URLs with userinfo in each kind of dependency table
+/// and in the `[patch."<url>"]` key that points the git dependency at a local crate. The recipe
+/// holds none of them and still cooks: the stripped patch key matches the stripped URLs, and
+/// the real build, with every URL and value as written, reuses every external unit and sees
+/// the real `[env]` value.
+#[test]
+fn credentials_left_out_of_the_recipe_keep_cook_and_reuse() {
+    let (_g, real) = fixture("credentials");
+    let recipe = prewarm_ok(&real, &["recipe", "--output", "-"]);
+    assert!(
+        !recipe.contains("FIXTURE-TOKEN"),
+        "a credential is in the recipe"
+    );
+    reuse(&scenario(
+        "credentials",
+        &[],
+        &[(
+            "fixture-credentials",
+            "fixture-credentials: the real value, 42",
+        )],
+    ));
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=prewarm",
+            "-c",
+            "user.email=prewarm@example.invalid",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A git dependency whose URL, in the manifest and in the lockfile's `source`, carries
+/// userinfo: the recipe holds the URL without it, and the cook fetches from there (git's
+/// `insteadOf` leads both URLs to one local repository, as a credential helper would let both
+/// reach one server). Cargo tells sources apart by their whole URL, so the real build, whose
+/// URL keeps the userinfo, compiles that package again (what `prewarm recipe` warns about);
+/// every registry unit is still reused.
+#[test]
+fn a_git_source_with_userinfo_cooks_from_the_stripped_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("gitdep-src");
+    common::add_crate(&src, "gitdep");
+    git(&src, &["init", "-q"]);
+    git(&src, &["add", "-A"]);
+    git(&src, &["commit", "-q", "-m", "gitdep"]);
+    let bare = tmp.path().join("gitdep.git");
+    git(
+        tmp.path(),
+        &["clone", "-q", "--bare", "gitdep-src", "gitdep.git"],
+    );
+    let with = "https://prewarm-user:GIT-TOKEN-7@git.example.invalid/gitdep";
+    let gitconfig = tmp.path().join("gitconfig");
+    std::fs::write(
+        &gitconfig,
+        format!(
+            "[url \"file://{}\"]\n\tinsteadOf = {with}\n\tinsteadOf = https://git.example.invalid/gitdep\n",
+            bare.display()
+        ),
+    )
+    .unwrap();
+    let gitconfig = gitconfig.to_str().unwrap();
+    let env = [
+        ("GIT_CONFIG_GLOBAL", gitconfig),
+        ("CARGO_NET_GIT_FETCH_WITH_CLI", "true"),
+    ];
+
+    let real = tmp.path().join("app");
+    std::fs::create_dir_all(real.join("src")).unwrap();
+    std::fs::write(
+        real.join("Cargo.toml"),
+        format!("[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ngitdep = {{ git = \"{with}\" }}\nitoa = \"1\"\n\n[workspace]\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        real.join("src/main.rs"),
+        "use gitdep as _;\nfn main() {\n    println!(\"app: {}\", itoa::Buffer::new().format(7));\n}\n",
+    )
+    .unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let lock = |extra: &[&str]| {
+        Command::new(&cargo)
+            .arg("generate-lockfile")
+            .args(extra)
+            .envs(env)
+            .current_dir(&real)
+            .output()
+            .unwrap()
+    };
+    if !lock(&["--offline"]).status.success() {
+        let out = lock(&[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(std::fs::read_to_string(real.join("Cargo.lock"))
+        .unwrap()
+        .contains("source = \"git+https://prewarm-user:GIT-TOKEN-7@"));
+
+    let recipe = prewarm_env_ok(&real, &["recipe", "--output", "-"], &env);
+    assert!(
+        !recipe.contains("GIT-TOKEN"),
+        "a credential is in the recipe"
+    );
+    assert!(recipe.contains("git+https://git.example.invalid/gitdep#"));
+    let cook = tempfile::tempdir().unwrap();
+    std::fs::write(cook.path().join("recipe.json"), &recipe).unwrap();
+    prewarm_env_ok(cook.path(), &["cook", "--quiet"], &env);
+
+    copy_tree(&real, cook.path());
+    let out = Command::new(&cargo)
+        .args(["build", "--message-format=json-render-diagnostics"])
+        .envs(env)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .current_dir(cook.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let artifacts: Vec<_> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(prewarm::messages::parse_artifact)
+        .collect();
+    let fresh = |name: &str| {
+        artifacts
+            .iter()
+            .find(|a| a.package == name)
+            .unwrap_or_else(|| panic!("no unit of {name}: {artifacts:#?}"))
+            .fresh
+    };
+    assert!(fresh("itoa"), "the registry unit was not reused");
+    assert!(
+        !fresh("gitdep"),
+        "cargo reused a unit of another source: this test's premise no longer holds"
+    );
+}
+
 #[test]
 fn cook_honours_config_target_dir_and_cleans_it() {
     let (_g, real) = fixture("config");

@@ -14,6 +14,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("workspace", "."),
     ("outside", "ws"),
     ("config", "."),
+    ("credentials", "."),
 ];
 
 /// The recipe as a reviewable text: digest, packages and targets, then each file's content.
@@ -393,4 +394,64 @@ fn secrets_never_enter_a_recipe() {
         recipe.contains("sparse+https://example.invalid/index/"),
         "the registry itself is kept"
     );
+}
+
+/// Every credential the `credentials` fixture carries (config tables, `[env]`, git URLs in each kind of dependency table and a `[patch."<url>"]` key), plus a
+/// proxy, a build-dependency and a lockfile source with userinfo: none reaches the recipe, and
+/// each is named on stderr by file and key, never by value.
+#[test]
+fn credentials_are_stripped_everywhere_and_named() {
+    let (_tmp, root) = fixture("credentials");
+    append(
+        &root.join(".cargo/config.toml"),
+        "\n[http]\nproxy = \"http://proxy-user:FIXTURE-TOKEN-4@proxy.example.invalid:3128\"\n",
+    );
+    append(
+        &root.join("Cargo.toml"),
+        "\n[build-dependencies]\nz = { git = \"https://FIXTURE-TOKEN-5@example.invalid/z\" }\n",
+    );
+    append(
+        &root.join("Cargo.lock"),
+        "\n[[package]]\nname = \"z\"\nversion = \"0.1.0\"\nsource = \"git+https://FIXTURE-TOKEN-5@example.invalid/z#0123abcd\"\n",
+    );
+    let out = prewarm(&root, &["recipe", "--output", "-"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let recipe = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !recipe.contains("FIXTURE-TOKEN"),
+        "a credential leaked into the recipe:\n{}",
+        readable(&recipe)
+    );
+    assert!(!stderr.contains("FIXTURE-TOKEN"), "{stderr}");
+    // What stays: hosts and paths, the patch still matching its dependency, the marker.
+    let v: serde_json::Value = serde_json::from_str(&recipe).unwrap();
+    let files = &v["files"];
+    let manifest = files["Cargo.toml"].as_str().unwrap();
+    assert!(
+        manifest.contains("[patch.\"https://github.com/prewarm-fixtures/y\".y]"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("git = \"https://github.com/prewarm-fixtures/y\""),
+        "{manifest}"
+    );
+    let config = files[".cargo/config.toml"].as_str().unwrap();
+    assert!(
+        config.contains("FIXTURE_SECRET_TOKEN = \"prewarm-stripped\""),
+        "{config}"
+    );
+    assert!(
+        config.contains("proxy = \"http://proxy.example.invalid:3128\""),
+        "{config}"
+    );
+    assert!(files["Cargo.lock"]
+        .as_str()
+        .unwrap()
+        .contains("source = \"git+https://example.invalid/z#0123abcd\""));
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("prewarm: stripped") || l.starts_with("prewarm: note"))
+        .collect();
+    insta::assert_snapshot!("stripped_credentials", lines.join("\n"));
 }

@@ -6,6 +6,7 @@ use clap::Args;
 
 use crate::error::Result;
 use crate::recipe::Recipe;
+use crate::secrets::{Kind, Stripped};
 
 /// Write the recipe of a workspace (Docker planner stage)
 ///
@@ -13,8 +14,9 @@ use crate::recipe::Recipe;
 /// normalised so that edits which cannot change the dependency build (source code, version
 /// bumps, metadata fields, new examples and tests, new dependency-free members) leave it
 /// byte-identical; Docker then keeps the cooked layer. Path dependencies outside the workspace
-/// root are included, laid out relative to the directory that holds them all. Registry tokens
-/// and credential settings never enter it. It carries a format version and a sha256 digest.
+/// root are included, laid out relative to the directory that holds them all. Registry tokens,
+/// credential settings, the userinfo of URLs and secret-looking `[env]` values never enter it
+/// (each one left out is named on stderr). It carries a format version and a sha256 digest.
 ///
 /// Example, in a Docker planner stage:
 ///
@@ -38,7 +40,9 @@ pub struct RecipeArgs {
 
 /// Runs `prewarm recipe`.
 pub fn run(args: &RecipeArgs) -> Result<()> {
-    let recipe = crate::plan::plan(&args.manifest_path)?;
+    let planned = crate::plan::plan_reporting(&args.manifest_path)?;
+    report_stripped(&planned.stripped);
+    let recipe = planned.recipe;
     if args.digest {
         crate::outln!("{}", recipe.digest)?;
         return Ok(());
@@ -63,4 +67,17 @@ pub fn run(args: &RecipeArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// One line on stderr for each credential left out of the recipe (file and key, never the
+/// value), and what it means for reuse when a source URL lost its userinfo.
+fn report_stripped(stripped: &[Stripped]) {
+    for s in stripped {
+        eprintln!("prewarm: {s}");
+    }
+    if stripped.iter().any(|s| s.kind == Kind::SourceUserinfo) {
+        eprintln!(
+            "prewarm: note: cargo identifies a source by its whole URL, userinfo included: packages the real build fetches from a URL that keeps its userinfo are another source than the cooked ones, and compile again; write such URLs without userinfo and give the credentials to cargo or git another way (`prewarm image --cargo-credentials`, `--git-credentials`)"
+        );
+    }
 }
