@@ -745,3 +745,153 @@ fn unusual_but_valid_values_are_written() {
         "{text}"
     );
 }
+
+/// The `.dockerignore` prewarm writes leaves secrets out, at any depth (`.cargo/config.toml`
+/// stays: the recipe needs it), and build output and version control data as before.
+#[test]
+fn written_dockerignore_leaves_secrets_out() {
+    let (_tmp, root) = fixture("workspace");
+    prewarm_ok(&root, &["image", "--bin", "app"]);
+    let text = std::fs::read_to_string(root.join(".dockerignore")).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    for want in [
+        "**/.cargo/credentials",
+        "**/.cargo/credentials.toml",
+        "**/.env",
+        "**/.env.*",
+        "**/*.pem",
+        "**/*.key",
+        "**/.git",
+        "**/target",
+    ] {
+        assert!(lines.contains(&want), "no `{want}` in:\n{text}");
+    }
+    for not in [".cargo", ".cargo/", "**/.cargo", ".cargo/*", "**/.cargo/*"] {
+        assert!(
+            !lines.contains(&not),
+            "`{not}` would leave out the cargo config:\n{text}"
+        );
+    }
+    // What the builders would leave out, with their pattern semantics.
+    let ignore = prewarm::dockerfile::ignore::Ignore::parse(&text);
+    for out in [
+        ".cargo/credentials.toml",
+        ".cargo/credentials",
+        "crates/app/.cargo/credentials.toml",
+        ".env",
+        ".env.local",
+        "crates/app/.env",
+        "server.pem",
+        "tls/server.key",
+        ".git/config",
+        "target/debug/app",
+    ] {
+        assert!(
+            ignore.excludes(out),
+            "`{out}` is in the build context:\n{text}"
+        );
+    }
+    for kept in [
+        ".cargo/config.toml",
+        "Cargo.toml",
+        "Cargo.lock",
+        "app/src/main.rs",
+    ] {
+        assert!(!ignore.excludes(kept), "`{kept}` is left out:\n{text}");
+    }
+}
+
+/// The Dockerfile's header says which secrets it mounts, or that it mounts none.
+#[test]
+fn header_names_the_secrets() {
+    let header = |text: &str| -> String {
+        text.lines()
+            .take_while(|l| l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let none = header(&generate("single", ".", &[]));
+    assert!(
+        none.contains("# Secrets: none (no BuildKit secret mounts)."),
+        "{none}"
+    );
+    let both = header(&generate(
+        "single",
+        ".",
+        &["--cargo-credentials", "--git-credentials"],
+    ));
+    assert!(
+        both.contains("# Secrets: the cook and build steps mount these BuildKit secrets"),
+        "{both}"
+    );
+    assert!(both.contains("never stored in a"), "{both}");
+    assert!(
+        both.contains("#   cargo-credentials  cargo's credentials.toml (--cargo-credentials)"),
+        "{both}"
+    );
+    assert!(
+        both.contains("#   git-credentials    a git-credential-store file (--git-credentials)"),
+        "{both}"
+    );
+    let cargo_only = header(&generate("single", ".", &["--cargo-credentials"]));
+    assert!(
+        cargo_only.contains("cargo-credentials  ") && !cargo_only.contains("git-credentials  "),
+        "{cargo_only}"
+    );
+}
+
+/// A `.dockerignore` of the project's own that lets a cargo credentials file into the build
+/// context draws a warning naming the file, with a hint; one that leaves it out does not.
+#[test]
+fn warns_about_credentials_in_the_context() {
+    let (_tmp, root) = fixture("single");
+    std::fs::create_dir_all(root.join(".cargo")).unwrap();
+    std::fs::write(
+        root.join(".cargo/credentials.toml"),
+        "[registry]\ntoken = \"x\"\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".dockerignore"), "target\n.git\n").unwrap();
+    let file = root.canonicalize().unwrap().join(".cargo/credentials.toml");
+    let warned = |args: &[&str]| -> String {
+        let out = prewarm(&root, args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for args in [&["image"][..], &["image", "--output", "-"][..]] {
+        let stderr = warned(args);
+        assert!(
+            stderr.contains(&format!(
+                "warning: `{}` is in the build context",
+                file.display()
+            )),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("hint: add `**/.cargo/credentials`"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--cargo-credentials"), "{stderr}");
+    }
+    // Left out: no warning.
+    std::fs::write(
+        root.join(".dockerignore"),
+        "target\n**/.cargo/credentials*\n",
+    )
+    .unwrap();
+    let stderr = warned(&["image"]);
+    assert!(!stderr.contains("warning:"), "{stderr}");
+    // prewarm's own .dockerignore leaves it out.
+    std::fs::remove_file(root.join(".dockerignore")).unwrap();
+    let stderr = warned(&["image"]);
+    assert!(!stderr.contains("warning:"), "{stderr}");
+    assert!(root.join(".dockerignore").is_file());
+    // None at all, and none written (standard output): warned.
+    std::fs::remove_file(root.join(".dockerignore")).unwrap();
+    let stderr = warned(&["image", "--output", "-"]);
+    assert!(stderr.contains("there is no `.dockerignore`"), "{stderr}");
+}

@@ -40,7 +40,9 @@ pub fn default_runtime_image() -> String {
 /// builds, live in `BuildKit` cache mounts; credentials come in as secrets, never in a layer.
 ///
 /// The Rust version comes from the workspace's rust-toolchain file, else `--rust-version`. A
-/// `.dockerignore` is written next to the build context when there is none. When path
+/// `.dockerignore` is written next to the build context when there is none, leaving out build
+/// output, version control data and secrets (cargo credentials, .env files, keys); prewarm
+/// warns when an existing one lets cargo credentials into the context. When path
 /// dependencies live outside the workspace root, the build context is the directory that holds
 /// them all; prewarm prints the exact build command. The file uses no heredoc, no `COPY --link`
 /// and no `RUN --network`, so Docker, Podman and Buildah all build it.
@@ -177,6 +179,7 @@ pub fn run(args: &ImageArgs) -> Result<()> {
         std::io::stdout()
             .write_all(generated.dockerfile.as_bytes())
             .map_err(|e| Error::io("write", Path::new("<stdout>"), &e))?;
+        warn_exposed_credentials(&generated.context_dir)?;
         return Ok(());
     };
     check_overwrite(path, args.force)?;
@@ -189,6 +192,7 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     eprintln!("prewarm: wrote {}", written.join(" and "));
     let ignore = generated.context_dir.join(".dockerignore");
     if generated.dockerignore.is_none() {
+        warn_exposed_credentials(&generated.context_dir)?;
         let text = std::fs::read_to_string(&ignore).unwrap_or_default();
         if !text.lines().any(|l| l.contains("target")) {
             eprintln!(
@@ -208,6 +212,31 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     }
     for cmd in generated.image.build_commands() {
         eprintln!("    {cmd}");
+    }
+    Ok(())
+}
+
+/// Warns about each cargo credentials file in the build context that its `.dockerignore` (one
+/// prewarm did not write, or none) lets in: `COPY . .` would put the registry token in a layer.
+fn warn_exposed_credentials(context_dir: &Path) -> Result<()> {
+    let path = context_dir.join(".dockerignore");
+    let text = if path.exists() {
+        crate::fs::read_to_string(&path)?
+    } else {
+        String::new()
+    };
+    let ignore = dockerfile::ignore::Ignore::parse(&text);
+    for file in dockerfile::ignore::exposed_credentials(context_dir, &ignore) {
+        eprintln!(
+            "prewarm: warning: `{}` is in the build context: {}, so `COPY . .` would store the registry token it holds in an image layer\n  (hint: add `**/.cargo/credentials` and `**/.cargo/credentials.toml` to `{}`, and give cargo its credentials with --cargo-credentials, as a BuildKit secret)",
+            context_dir.join(&file).display(),
+            if text.is_empty() && !path.exists() {
+                "there is no `.dockerignore` to leave it out".to_string()
+            } else {
+                format!("`{}` does not leave it out", path.display())
+            },
+            path.display()
+        );
     }
     Ok(())
 }

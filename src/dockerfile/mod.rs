@@ -15,6 +15,7 @@
 //! that the error names the flag or config key.
 
 pub mod check;
+pub mod ignore;
 pub mod quote;
 
 use std::fmt::Write as _;
@@ -692,6 +693,8 @@ impl ProjectImage {
         for cmd in self.build_commands() {
             h.push(format!("    {cmd}"));
         }
+        h.push(String::new());
+        h.extend(self.secrets_note());
         h.extend([
             String::new(),
             "Stages (each is rebuilt only when what it reads changes):".into(),
@@ -916,11 +919,26 @@ impl ProjectImage {
     /// A `.dockerignore` for the build context: what `COPY . .` must not see.
     pub fn dockerignore(&self, extra: &[String]) -> String {
         let mut out = String::from(
-            "# Written by prewarm: what the build context leaves out. Build output and version\n\
-             # control data are large, and they would change the `COPY . .` layers on every build.\n\
-             **/target\n\
-             .git\n",
+            "# Written by prewarm: what the build context leaves out (`**/` matches at any depth,\n\
+             # the top included).\n\
+             #\n\
+             # Secrets, which no layer may hold: cargo's registry tokens, environment files, keys\n\
+             # and certificates. The image gets credentials as BuildKit secrets instead (see the\n\
+             # Dockerfile's header). If the build needs such a file (a test certificate, say), add\n\
+             # a `!path/to/it` line at the end. `.cargo/config.toml` stays in: the recipe needs it.\n",
         );
+        for p in ignore::SECRETS {
+            out.push_str(p);
+            out.push('\n');
+        }
+        out.push_str(
+            "# Build output and version control data are large, and they would change the\n\
+             # `COPY . .` layers on every build.\n",
+        );
+        for p in ignore::BULK {
+            out.push_str(p);
+            out.push('\n');
+        }
         for e in extra {
             out.push_str(e);
             out.push('\n');
@@ -934,6 +952,39 @@ impl ProjectImage {
             self.context.dockerfile
         );
         out
+    }
+
+    /// The header's lines on the secrets the file mounts.
+    fn secrets_note(&self) -> Vec<String> {
+        let mut secrets = Vec::new();
+        if self.cargo_credentials {
+            secrets.push(format!(
+                "  {CARGO_CREDENTIALS}  cargo's credentials.toml (--cargo-credentials)"
+            ));
+        }
+        if self.git_credentials {
+            secrets.push(format!(
+                "  {GIT_CREDENTIALS}    a git-credential-store file (--git-credentials)"
+            ));
+        }
+        if secrets.is_empty() {
+            return vec![
+                "Secrets: none (no BuildKit secret mounts). Private registries and git dependencies"
+                    .into(),
+                "get credentials as secrets with --cargo-credentials and --git-credentials, never"
+                    .into(),
+                "through the build context or a layer.".into(),
+            ];
+        }
+        let mut lines = vec![
+            "Secrets: the cook and build steps mount these BuildKit secrets, given with the"
+                .to_string(),
+            "--secret options above; each is there only while its step runs, never stored in a"
+                .to_string(),
+            "layer:".to_string(),
+        ];
+        lines.extend(secrets);
+        lines
     }
 }
 
