@@ -1,7 +1,7 @@
 //! Cargo configuration that applies to a workspace: `.cargo/config.toml` (and the legacy
 //! `.cargo/config`) from the workspace root up to the layout root, and the toolchain file.
 //! Secrets never leave this module: tokens, credential settings, the userinfo of URLs and
-//! secret-looking `[env]` values are stripped.
+//! secret-looking `[env]` values are stripped, and the files a config includes are followed.
 
 use std::path::{Path, PathBuf};
 
@@ -34,24 +34,152 @@ pub struct Found {
     pub removed: Vec<Removed>,
 }
 
-/// Config files in each directory from `start` up to and including `stop`.
+/// Config files in each directory from `start` up to and including `stop`, each followed by
+/// the files it includes (`include = [...]`, cargo's config-include), nearest first: a file
+/// comes before the files it includes, and a later include before an earlier one, which is
+/// the order in which cargo lets their values win. Included files must lie inside `stop`.
 pub fn config_files(start: &Path, stop: &Path) -> Result<Vec<Found>> {
     let mut found = Vec::new();
     for dir in dirs_up(start, stop) {
         for name in ["config.toml", "config"] {
             let path = dir.join(".cargo").join(name);
             if path.is_file() {
-                let text = crate::fs::read_to_string(&path)?;
-                let (text, removed) = strip_config(&text, &path)?;
-                found.push(Found {
-                    path,
-                    text,
-                    removed,
-                });
+                read_config(&path, stop, &mut Vec::new(), &mut found)?;
             }
         }
     }
     Ok(found)
+}
+
+/// One `include` entry of a config file.
+struct Include {
+    /// The path as written.
+    written: String,
+    /// Where it points (relative paths resolved against the including file's directory).
+    path: PathBuf,
+    optional: bool,
+}
+
+/// Reads, strips and records the config file at `path`, then the files it includes.
+/// `chain` holds the files including this one (to refuse a cycle).
+fn read_config(
+    path: &Path,
+    root: &Path,
+    chain: &mut Vec<PathBuf>,
+    found: &mut Vec<Found>,
+) -> Result<()> {
+    let text = crate::fs::read_to_string(path)?;
+    let mut doc = parse(&text, path)?;
+    let includes = includes(&doc, path)?;
+    let removed = strip_table(&mut doc);
+    found.push(Found {
+        text: render(&doc, path)?,
+        path: path.to_path_buf(),
+        removed,
+    });
+    chain.push(path.to_path_buf());
+    for inc in includes.iter().rev() {
+        if !inc.path.is_file() {
+            if inc.optional {
+                continue;
+            }
+            return Err(Error::input(format!(
+                "`{}` includes `{}`, which does not exist",
+                path.display(),
+                inc.written
+            ))
+            .with_hint(format!(
+                "create `{}`, or mark the include optional (`{{ path = \"{}\", optional = true }}`); cargo refuses a missing include too",
+                inc.path.display(),
+                inc.written
+            )));
+        }
+        if !inc.path.starts_with(root) {
+            return Err(Error::input(format!(
+                "`{}` includes `{}`, which is outside `{}`, the directory the recipe holds",
+                path.display(),
+                inc.written,
+                root.display()
+            ))
+            .with_hint("move the included file next to the config file that includes it (the cook stage sees only the recipe), or set its values in the image"));
+        }
+        if chain.contains(&inc.path) {
+            return Err(Error::input(format!(
+                "`{}` includes `{}`, which includes it again",
+                path.display(),
+                inc.written
+            ))
+            .with_hint("remove one of the two includes; cargo refuses a cycle too"));
+        }
+        if found.iter().any(|f| f.path == inc.path) {
+            continue;
+        }
+        read_config(&inc.path, root, chain, found)?;
+    }
+    chain.pop();
+    Ok(())
+}
+
+/// The `include` entries of a config file: a path, a list of paths, or a list of
+/// `{ path = "...", optional = true }` tables.
+fn includes(doc: &Table, path: &Path) -> Result<Vec<Include>> {
+    let Some(value) = doc.get("include") else {
+        return Ok(Vec::new());
+    };
+    let bad = || {
+        Error::input(format!(
+            "`{}` has an `include` that is not a path, a list of paths or a list of `{{ path = \"...\" }}` tables",
+            path.display()
+        ))
+        .with_hint("write `include = [\"other.toml\"]`; cargo refuses other forms too")
+    };
+    let items: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let base = path.parent().unwrap_or(Path::new("/"));
+    let mut out = Vec::new();
+    for item in items {
+        let (written, optional) = match item {
+            Value::String(p) => (p.clone(), false),
+            Value::Table(t) => match t.get("path") {
+                Some(Value::String(p)) => (
+                    p.clone(),
+                    t.get("optional").and_then(Value::as_bool).unwrap_or(false),
+                ),
+                _ => return Err(bad()),
+            },
+            _ => return Err(bad()),
+        };
+        if Path::new(&written).is_absolute() {
+            return Err(Error::input(format!(
+                "`{}` includes `{written}` by an absolute path, which the cook's copy of the project cannot follow",
+                path.display()
+            ))
+            .with_hint("write the include relative to the config file's directory"));
+        }
+        out.push(Include {
+            path: lexical(&base.join(&written)),
+            written,
+            optional,
+        });
+    }
+    Ok(out)
+}
+
+/// `path` with `.` and `..` resolved without looking at the file system.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// The toolchain file nearest to `start` (as rustup finds it), up to `stop`.

@@ -3,11 +3,16 @@
 //! dependencies' build scripts track, rustc, the working directory), kept in the target
 //! directory so `prewarm check` and `prewarm verify` can name every difference between the
 //! cook and a planned build before cargo spends minutes on it.
+//!
+//! The record lies in the cooked layer, so it holds no environment value: each one (the
+//! tracked variables, the build scripts' variables, every `[env]` value of every cargo config
+//! file, `$CARGO_HOME/config.toml`'s included) is kept as its sha256, and compared as one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use toml::{Table, Value};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -18,7 +23,7 @@ use crate::reasons::Category;
 pub const RECORD_FILE: &str = ".prewarm/cook-records.json";
 
 /// The record format.
-pub const SCHEMA: &str = "prewarm-cook-record/1";
+pub const SCHEMA: &str = "prewarm-cook-record/2";
 
 /// How many cooks one target directory remembers (a Dockerfile may cook dev and release).
 const KEEP: usize = 16;
@@ -42,18 +47,74 @@ pub struct Settings {
     pub selection: Vec<String>,
     /// Extra arguments given to cargo.
     pub extra: Vec<String>,
-    /// Environment variables that change how units compile.
+    /// Environment variables that change how units compile (in a record: their digests, see
+    /// [`Settings::digested`]).
     pub env: BTreeMap<String, String>,
     /// Cargo config values that change how units compile (`build.rustflags`,
-    /// `target.<triple>.linker`, `profile.*`, `env.*`, ...), merged as cargo merges them.
+    /// `target.<triple>.linker`, `profile.*`, `env.*`, ...), merged as cargo merges them (in a
+    /// record, the `env.*` values are digests).
     pub config: BTreeMap<String, String>,
     /// Environment variables the dependencies' build scripts declared with
-    /// `rerun-if-env-changed`, with their values (`None`: unset).
+    /// `rerun-if-env-changed`, with their values (`None`: unset; in a record: digests).
     pub build_script_env: BTreeMap<String, Option<String>>,
     /// `rustc -vV` (release, commit, host).
     pub rustc: String,
     /// The workspace directory the build runs in.
     pub workspace_dir: String,
+}
+
+impl Settings {
+    /// The settings as a record keeps them: every environment value (the tracked variables,
+    /// the build scripts' variables, the `env.*` values of cargo config) replaced by its
+    /// [`digest`]; the rest as it is.
+    #[must_use]
+    pub fn digested(&self) -> Settings {
+        let mut out = self.clone();
+        for v in out.env.values_mut() {
+            *v = as_digest(v);
+        }
+        for (k, v) in &mut out.config {
+            if is_env_key(k) {
+                *v = as_digest(v);
+            }
+        }
+        for v in out.build_script_env.values_mut().flatten() {
+            *v = as_digest(v);
+        }
+        out
+    }
+}
+
+/// `sha256:<hex>` of a value.
+pub fn digest(value: &str) -> String {
+    let hash = Sha256::digest(value.as_bytes());
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for b in hash {
+        use std::fmt::Write;
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+fn is_digest(value: &str) -> bool {
+    value
+        .strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A value's digest, or the value if it is one already (a recorded value).
+fn as_digest(value: &str) -> String {
+    if is_digest(value) {
+        value.to_string()
+    } else {
+        digest(value)
+    }
+}
+
+/// Whether a flattened config key is an `[env]` value.
+fn is_env_key(key: &str) -> bool {
+    key.starts_with("env.")
 }
 
 /// One cook, as recorded.
@@ -494,13 +555,31 @@ pub fn write_after_cook(facts: &CookFacts<'_>) -> Result<Option<PathBuf>> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         external_units: facts.external_units,
-        settings,
+        settings: settings.digested(),
     };
     append(dir, record).map(Some)
 }
 
 fn show(v: Option<&String>) -> String {
     v.map_or_else(|| "(unset)".to_string(), Clone::clone)
+}
+
+/// How an environment value named `name` is shown: `(unset)`, its digest's first 12 hex digits
+/// when it is recorded as a digest or its name looks secret, else the value itself (only a
+/// planned build's own, current values are ever shown).
+fn show_env(name: &str, v: Option<&String>) -> String {
+    match v {
+        None => "(unset)".into(),
+        Some(v) if is_digest(v) || crate::secrets::looks_secret(name) => {
+            as_digest(v)[..7 + 12].to_string()
+        }
+        Some(v) => v.clone(),
+    }
+}
+
+/// Whether two environment values (recorded digests or plain values) differ.
+fn env_differs(a: Option<&String>, b: Option<&String>) -> bool {
+    a.map(|v| as_digest(v)) != b.map(|v| as_digest(v))
 }
 
 fn show_list(v: &[String]) -> String {
@@ -531,6 +610,17 @@ pub fn diff(
                 harmless,
             });
         }
+    };
+    // Environment values are compared as digests: a record holds nothing else.
+    let env_diff = |setting: String, name: &str, a: Option<&String>, b: Option<&String>| {
+        env_differs(a, b).then(|| {
+            (
+                setting,
+                show_env(name, a),
+                show_env(name, b),
+                setting_category(name),
+            )
+        })
     };
     push(
         "mode".into(),
@@ -590,32 +680,38 @@ pub fn diff(
     );
     let keys: BTreeSet<&String> = cook.env.keys().chain(planned.env.keys()).collect();
     for k in keys {
-        push(
-            format!("env {k}"),
-            show(cook.env.get(k)),
-            show(planned.env.get(k)),
-            setting_category(k),
-            false,
-        );
+        if let Some((setting, a, b, category)) =
+            env_diff(format!("env {k}"), k, cook.env.get(k), planned.env.get(k))
+        {
+            push(setting, a, b, category, false);
+        }
     }
     let keys: BTreeSet<&String> = cook.config.keys().chain(planned.config.keys()).collect();
     for k in keys {
-        push(
-            format!("config {k}"),
-            show(cook.config.get(k)),
-            show(planned.config.get(k)),
-            setting_category(k),
-            false,
-        );
+        let (a, b) = (cook.config.get(k), planned.config.get(k));
+        if is_env_key(k) {
+            if let Some((setting, a, b, category)) = env_diff(format!("config {k}"), k, a, b) {
+                push(setting, a, b, category, false);
+            }
+        } else {
+            push(
+                format!("config {k}"),
+                show(a),
+                show(b),
+                setting_category(k),
+                false,
+            );
+        }
     }
     for (name, value) in &cook.build_script_env {
-        push(
+        if let Some((setting, a, b, _)) = env_diff(
             format!("build-script env {name}"),
-            show(value.as_ref()),
-            show(planned_env.get(name)),
-            Category::Env,
-            false,
-        );
+            name,
+            value.as_ref(),
+            planned_env.get(name),
+        ) {
+            push(setting, a, b, Category::Env, false);
+        }
     }
     push(
         "rustc".into(),
@@ -738,6 +834,66 @@ mod tests {
         assert_eq!(
             (d[0].cook.as_str(), d[0].build.as_str(), d[0].category),
             ("(unset)", "1", Category::Env)
+        );
+    }
+
+    #[test]
+    fn a_record_holds_digests_of_environment_values_and_compares_them() {
+        let mut planned = settings();
+        planned.env.insert("RUSTFLAGS".into(), "-Cfoo".into());
+        planned
+            .config
+            .insert("env.API_TOKEN".into(), "tok-123".into());
+        planned
+            .config
+            .insert("build.rustflags".into(), "[\"-Cbar\"]".into());
+        let mut cook = planned.clone();
+        cook.build_script_env
+            .insert("TRACKED".into(), Some("value-9".into()));
+        let recorded = cook.digested();
+        let text = serde_json::to_string(&recorded).unwrap();
+        for value in ["-Cfoo", "tok-123", "value-9"] {
+            assert!(!text.contains(value), "{text}");
+        }
+        assert!(text.contains(&digest("value-9")), "{text}");
+        assert!(
+            text.contains("-Cbar"),
+            "config other than [env] stays: {text}"
+        );
+        assert_eq!(
+            recorded.digested(),
+            recorded,
+            "digesting twice changes nothing"
+        );
+
+        let env: BTreeMap<String, String> = [("TRACKED".to_string(), "value-9".to_string())].into();
+        assert_eq!(diff(&recorded, &planned, &env), []);
+
+        planned.env.insert("RUSTFLAGS".into(), "-Cother".into());
+        planned
+            .config
+            .insert("env.API_TOKEN".into(), "tok-456".into());
+        let d = diff(&recorded, &planned, &BTreeMap::new());
+        let got: Vec<(&str, &str, &str)> = d
+            .iter()
+            .map(|d| (d.setting.as_str(), d.cook.as_str(), d.build.as_str()))
+            .collect();
+        let short = |v: &str| digest(v)[..19].to_string();
+        assert_eq!(
+            got,
+            [
+                ("env RUSTFLAGS", short("-Cfoo").as_str(), "-Cother"),
+                (
+                    "config env.API_TOKEN",
+                    short("tok-123").as_str(),
+                    short("tok-456").as_str()
+                ),
+                (
+                    "build-script env TRACKED",
+                    short("value-9").as_str(),
+                    "(unset)"
+                ),
+            ]
         );
     }
 

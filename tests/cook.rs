@@ -239,8 +239,8 @@ fn config_same_version_and_lib_path_with_old_mtimes() {
     });
 }
 
-/// The `credentials` fixture: tokens in its cargo config (registries, a source), a secret
-/// `[env]` value, and git URLs with userinfo in each kind of dependency table
+/// The `credentials` fixture: tokens in its cargo config (registries, a source, an included
+/// file), a secret `[env]` value, and git URLs with userinfo in each kind of dependency table
 /// and in the `[patch."<url>"]` key that points the git dependency at a local crate. The recipe
 /// holds none of them and still cooks: the stripped patch key matches the stripped URLs, and
 /// the real build, with every URL and value as written, reuses every external unit and sees

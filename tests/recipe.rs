@@ -396,7 +396,8 @@ fn secrets_never_enter_a_recipe() {
     );
 }
 
-/// Every credential the `credentials` fixture carries (config tables, `[env]`, git URLs in each kind of dependency table and a `[patch."<url>"]` key), plus a
+/// Every credential the `credentials` fixture carries (config tables, an included config file,
+/// `[env]`, git URLs in each kind of dependency table and a `[patch."<url>"]` key), plus a
 /// proxy, a build-dependency and a lockfile source with userinfo: none reaches the recipe, and
 /// each is named on stderr by file and key, never by value.
 #[test]
@@ -445,6 +446,10 @@ fn credentials_are_stripped_everywhere_and_named() {
         config.contains("proxy = \"http://proxy.example.invalid:3128\""),
         "{config}"
     );
+    assert!(
+        files[".cargo/registries.toml"].is_string(),
+        "the included config file is not in the recipe"
+    );
     assert!(files["Cargo.lock"]
         .as_str()
         .unwrap()
@@ -454,4 +459,93 @@ fn credentials_are_stripped_everywhere_and_named() {
         .filter(|l| l.starts_with("prewarm: stripped") || l.starts_with("prewarm: note"))
         .collect();
     insta::assert_snapshot!("stripped_credentials", lines.join("\n"));
+}
+
+// ---- cargo's config-include ------------------------------------------------------------
+
+/// Writes `.cargo/config.toml` of `root` as `include` followed by the file as it was.
+fn prepend_include(root: &Path, include: &str) {
+    let cfg = root.join(".cargo/config.toml");
+    let original = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("include = {include}\n{original}")).unwrap();
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn config_includes_are_followed_and_stripped() {
+    let (_tmp, root) = fixture("config");
+    prepend_include(
+        &root,
+        r#"["more/extra.toml", { path = "../shared.toml", optional = true }, { path = "absent.toml", optional = true }]"#,
+    );
+    // Paths are relative to the directory of the file that includes them, at any depth.
+    write(
+        &root.join(".cargo/more/extra.toml"),
+        "include = [\"deeper.toml\"]\n\n[registry]\ntoken = \"INCLUDED-TOKEN\"\n\n[env]\nFROM_EXTRA = \"extra\"\n",
+    );
+    write(
+        &root.join(".cargo/more/deeper.toml"),
+        "[env]\nFROM_DEEPER = \"deeper\"\n",
+    );
+    write(
+        &root.join("shared.toml"),
+        "[env]\nFROM_SHARED = \"shared\"\n",
+    );
+    let out = prewarm(&root, &["recipe", "--output", "-"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let recipe = String::from_utf8(out.stdout).unwrap();
+    assert!(!recipe.contains("INCLUDED-TOKEN"), "{}", readable(&recipe));
+    let v: serde_json::Value = serde_json::from_str(&recipe).unwrap();
+    let files: Vec<&String> = v["files"].as_object().unwrap().keys().collect();
+    for (file, holds) in [
+        (".cargo/more/extra.toml", "FROM_EXTRA"),
+        (".cargo/more/deeper.toml", "FROM_DEEPER"),
+        ("shared.toml", "FROM_SHARED"),
+        (".cargo/config.toml", "include = ["),
+    ] {
+        let text = v["files"][file]
+            .as_str()
+            .unwrap_or_else(|| panic!("`{file}` is not in the recipe: {files:?}"));
+        assert!(text.contains(holds), "{file}: {text}");
+    }
+    assert!(!files.iter().any(|f| f.contains("absent")), "{files:?}");
+    assert!(
+        stderr.contains(
+            "prewarm: stripped a credential from `.cargo/more/extra.toml` key `registry.token` (token)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn config_includes_outside_the_project_or_missing_are_refused() {
+    let (tmp, root) = fixture("config");
+    write(&tmp.path().join("outside.toml"), "[env]\nX = \"1\"\n");
+    prepend_include(&root, r#"["../../outside.toml"]"#);
+    let err = recipe_error(&root);
+    assert!(
+        err.contains("includes `../../outside.toml`, which is outside `"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("`{}`", root.join(".cargo/config.toml").display())),
+        "{err}"
+    );
+
+    let (_tmp, root) = fixture("config");
+    prepend_include(&root, r#"[{ path = "missing.toml" }]"#);
+    let err = recipe_error(&root);
+    assert!(err.contains("missing.toml"), "{err}");
+
+    let (_tmp, root) = fixture("config");
+    write(&root.join(".cargo/a.toml"), "include = [\"b.toml\"]\n");
+    write(&root.join(".cargo/b.toml"), "include = [\"a.toml\"]\n");
+    prepend_include(&root, r#"["a.toml"]"#);
+    let err = recipe_error(&root);
+    assert!(err.contains("a.toml"), "{err}");
 }

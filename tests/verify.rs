@@ -667,6 +667,113 @@ fn check_names_a_build_script_variable() {
     );
 }
 
+/// A `CARGO_HOME` of its own holding `config`, sharing the real one's registry and git caches.
+fn cargo_home_with(config: &str) -> tempfile::TempDir {
+    let real = std::env::var_os("CARGO_HOME").map_or_else(
+        || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"),
+        PathBuf::from,
+    );
+    let home = tempfile::tempdir().unwrap();
+    for cache in ["registry", "git"] {
+        std::fs::create_dir_all(real.join(cache)).unwrap();
+        std::os::unix::fs::symlink(real.join(cache), home.path().join(cache)).unwrap();
+    }
+    std::fs::write(home.path().join("config.toml"), config).unwrap();
+    home
+}
+
+fn sha256(value: &str) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(value.as_bytes());
+    hash.iter().fold(String::new(), |mut out, b| {
+        use std::fmt::Write;
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// The cook record lies in the cooked layer: it keeps a sha256 of every environment value it
+/// tracks (a variable a dependency's build script declared, a variable that changes how units
+/// compile, an `[env]` value of `$CARGO_HOME/config.toml`), never the value, and `check`
+/// compares the digests and names the variable.
+#[test]
+fn the_cook_record_holds_digests_of_environment_values_only() {
+    let (_tmp, root) = libc_project();
+    let home = cargo_home_with("[env]\nPREWARM_HOME_VALUE = \"home-value-5d1e\"\n");
+    let home_dir = home.path().to_str().unwrap();
+    let tracked = "tracked-value-8c2b";
+    let env = [
+        ("CARGO_HOME", home_dir),
+        ("LIBC_BUILD_VERBOSE", tracked),
+        ("CFLAGS", "-DFLAG_VALUE_71a0"),
+    ];
+    let recipe = root.parent().unwrap().join("recipe.json");
+    let cooked = root.parent().unwrap().join("cooked");
+    for args in [
+        vec!["recipe", "-o", recipe.to_str().unwrap()],
+        vec![
+            "cook",
+            "-q",
+            "--recipe",
+            recipe.to_str().unwrap(),
+            "--dir",
+            cooked.to_str().unwrap(),
+        ],
+    ] {
+        let out = run(&root, &args, &env);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    common::copy_tree(&root, &cooked);
+    let record = std::fs::read_to_string(cooked.join("target/.prewarm/cook-records.json")).unwrap();
+    for value in ["home-value-5d1e", tracked, "FLAG_VALUE_71a0"] {
+        assert!(
+            !record.contains(value),
+            "`{value}` is in the cook record:\n{record}"
+        );
+    }
+    for value in ["home-value-5d1e", tracked, "-DFLAG_VALUE_71a0"] {
+        assert!(
+            record.contains(&format!("sha256:{}", sha256(value))),
+            "no digest of `{value}` in the cook record:\n{record}"
+        );
+    }
+
+    let (code, stdout, stderr) = check(&cooked, &[], &env);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let short = &sha256(tracked)[..12];
+    let (code, stdout, _) = check(
+        &cooked,
+        &[],
+        &[
+            ("CARGO_HOME", home_dir),
+            ("LIBC_BUILD_VERBOSE", "other"),
+            ("CFLAGS", "-DFLAG_VALUE_71a0"),
+        ],
+    );
+    assert_eq!(code, 11, "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "build-script env LIBC_BUILD_VERBOSE: cook `sha256:{short}`, build `other`"
+        )),
+        "{stdout}"
+    );
+    std::fs::write(
+        home.path().join("config.toml"),
+        "[env]\nPREWARM_HOME_VALUE = \"changed\"\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = check(&cooked, &[], &env);
+    assert_eq!(code, 11, "{stdout}");
+    assert!(
+        stdout.contains("config env.PREWARM_HOME_VALUE: cook `sha256:"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn check_without_a_cook_says_what_to_do() {
     let (_tmp, root) = common::fixture("single");

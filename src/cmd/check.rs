@@ -19,7 +19,9 @@ targets, RUSTFLAGS and linker from the environment and cargo config, the environ
 the dependencies' build scripts track, rustc, the working directory). `check` computes the same \
 settings for the cargo flags you give it, in the current environment, and names each difference \
 before cargo spends minutes recompiling. Exits 0 when nothing that costs reuse differs, 11 when \
-something does.
+something does. The record holds no environment value (it lies in the cooked image layer): each \
+one, and each `[env]` value of cargo config, is kept and compared as its sha256, and shown as \
+`sha256:` and the digest's first 12 digits.
 
 Example, in a Dockerfile build stage right before the real build:
 
