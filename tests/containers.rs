@@ -26,6 +26,8 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 const RUST_IMAGE: &str = "docker.io/library/rust:1.95-bookworm";
 const DEBIAN_IMAGE: &str = "docker.io/library/debian:bookworm-slim";
 const DOCKER: &str = "/usr/bin/docker";
+/// What buildah prints when sealing its re-exec copy fails (see `build`).
+const TRANSIENT_BUILDAH: &str = "sealing memfd copy";
 const SETUP_HINT: &str = "run `scripts/engines.sh setup` (it installs buildah and docker.io and makes the local base images)";
 
 /// The prewarm image reference the generated Dockerfiles copy prewarm from by default.
@@ -142,7 +144,7 @@ fn tail(stdout: &str, stderr: &str) -> String {
 // ------------------------------------------------------------------ build logs
 
 /// One step of a build, as the builder's log shows it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct StepLog {
     instruction: String,
     cached: bool,
@@ -284,30 +286,51 @@ enum Engine {
 /// Builds `dockerfile` in `context` as `tag`.
 fn build(engine: Engine, context: &Path, dockerfile: &Path, tag: &str, extra: &[&str]) -> Build {
     let t = Instant::now();
-    let mut c = match engine {
-        Engine::Buildah => cmd(
-            "buildah",
-            &[
-                "build",
-                "--pull=never",
-                "--layers",
-                "--force-rm",
-                "--isolation",
-                "chroot",
-            ],
-        ),
-        Engine::Docker => cmd(DOCKER, &["build", "--progress=plain"]),
+    let command = || {
+        let mut c = match engine {
+            Engine::Buildah => cmd(
+                "buildah",
+                &[
+                    "build",
+                    "--pull=never",
+                    "--layers",
+                    "--force-rm",
+                    "--isolation",
+                    "chroot",
+                ],
+            ),
+            Engine::Docker => cmd(DOCKER, &["build", "--progress=plain"]),
+        };
+        c.args(extra)
+            .arg("-f")
+            .arg(dockerfile)
+            .args(["-t", tag])
+            .arg(context);
+        c
     };
-    c.args(extra)
-        .arg("-f")
-        .arg(dockerfile)
-        .args(["-t", tag])
-        .arg(context);
-    let out = output(c);
+    let mut out = output(command());
+    // buildah re-executes itself from a sealed memfd copy before each RUN
+    // (containers/storage's unshare); sealing sometimes fails with EBUSY while
+    // the kernel still holds a transient reference to the pages. That is the
+    // engine's fault, before our step runs, and leaves no layer: build again,
+    // once, and keep the first log next to the second.
+    let mut first = String::new();
+    if engine == Engine::Buildah
+        && !out.status.success()
+        && (String::from_utf8_lossy(&out.stderr).contains(TRANSIENT_BUILDAH)
+            || String::from_utf8_lossy(&out.stdout).contains(TRANSIENT_BUILDAH))
+    {
+        first = format!(
+            "{}\n{}\n--- retried after a transient buildah fault ---\n",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out = output(command());
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let log = format!("{stdout}\n{stderr}");
-    let log_path = save_log(engine, tag, &log);
+    let log_path = save_log(engine, tag, &format!("{first}{log}"));
     assert!(
         out.status.success(),
         "{engine:?} build of `{}` failed (whole log: {}):\n{}",
@@ -315,14 +338,28 @@ fn build(engine: Engine, context: &Path, dockerfile: &Path, tag: &str, extra: &[
         log_path.display(),
         tail(&stdout, &stderr)
     );
-    let steps = match engine {
+    let mut steps = match engine {
         Engine::Buildah => parse_buildah(&log),
         Engine::Docker => parse_buildkit(&log),
     };
-    let lines = steps
+    // After a retry, a step the first attempt ran shows as cached: it is the
+    // first attempt's run that tells what this build did, and its output
+    // (all of it: buildah prints a RUN's stderr after the step list) counts.
+    let earlier = parse_buildah(&first);
+    let mut lines: Vec<String> = earlier
         .iter()
         .flat_map(|s| s.output.iter().cloned())
         .collect();
+    for (i, step) in steps.iter_mut().enumerate() {
+        match earlier.get(i) {
+            Some(before)
+                if step.cached && !before.cached && step.instruction == before.instruction =>
+            {
+                *step = before.clone();
+            }
+            _ => lines.extend(step.output.iter().cloned()),
+        }
+    }
     Build {
         steps,
         log: log_path,
