@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::flags::{BuildFlags, Mode};
 use crate::manifest;
 use crate::messages::{self, Artifact};
-use crate::process::Cargo;
+use crate::process::Process;
 use crate::recipe::{self, Recipe, TargetKind};
 use crate::skeleton;
 
@@ -283,7 +283,7 @@ fn run_build(
     if !build {
         return (Ok(None), artifacts);
     }
-    let cmd = Cargo::new()
+    let cmd = Process::cargo()
         .current_dir(workspace_dir)
         .args(opts.mode.subcommand())
         .arg("--manifest-path")
@@ -327,7 +327,7 @@ pub fn target_dirs(workspace_dir: &Path, flags: &BuildFlags) -> Result<Vec<PathB
     }
     let ws = crate::metadata::workspace_with(
         &workspace_dir.join("Cargo.toml"),
-        Cargo::new().current_dir(workspace_dir),
+        Process::cargo().current_dir(workspace_dir),
     )?;
     let mut dirs = vec![ws.target_dir];
     if let Some(b) = ws.build_dir {

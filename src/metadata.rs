@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::process::Cargo;
+use crate::process::Process;
 
 /// A workspace as cargo sees it (without resolving dependencies).
 #[derive(Debug, Clone)]
@@ -103,11 +103,11 @@ impl Package {
 
 /// Reads the workspace of `manifest_path` with `cargo metadata --no-deps`.
 pub fn workspace(manifest_path: &Path) -> Result<Workspace> {
-    workspace_with(manifest_path, Cargo::new())
+    workspace_with(manifest_path, Process::cargo())
 }
 
 /// Like [`workspace`], with a preconfigured cargo (environment, extra flags such as `--offline`).
-pub fn workspace_with(manifest_path: &Path, cargo: Cargo) -> Result<Workspace> {
+pub fn workspace_with(manifest_path: &Path, cargo: Process) -> Result<Workspace> {
     let cmd = cargo
         .args([
             "metadata",

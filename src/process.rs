@@ -1,5 +1,6 @@
-//! The one place that builds and runs cargo processes. A [`Cargo`] command prints as the exact
-//! command line, so every failure shows what was run.
+//! The one place that builds and runs the programs prewarm starts (cargo, rustc, buildah,
+//! docker). A [`Process`] prints as the exact command line, so every failure shows what was
+//! run; [`Process::cargo`] is the way to start cargo.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -9,36 +10,51 @@ use std::process::{Command, ExitStatus, Stdio};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// A cargo invocation under construction.
+/// A process invocation under construction.
 #[derive(Debug, Clone)]
-pub struct Cargo {
+pub struct Process {
     program: OsString,
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
+    clear_env: bool,
     env: Vec<(OsString, Option<OsString>)>,
 }
 
-/// What a finished cargo process produced.
+/// What a finished process produced.
 #[derive(Debug)]
 pub struct Output {
     /// Exit status.
     pub status: ExitStatus,
-    /// Everything cargo printed on stdout.
+    /// Everything the process printed on stdout.
     pub stdout: String,
-    /// Everything cargo printed on stderr.
+    /// Everything the process printed on stderr.
     pub stderr: String,
 }
 
-impl Cargo {
-    /// `cargo` resolved from `$CARGO`, falling back to `cargo` on `PATH`.
-    pub fn new() -> Self {
-        let program = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-        Cargo {
-            program,
+impl Process {
+    /// `program`, looked up on `PATH` when it is a bare name.
+    pub fn new(program: impl AsRef<OsStr>) -> Self {
+        Process {
+            program: program.as_ref().to_os_string(),
             args: Vec::new(),
             cwd: None,
+            clear_env: false,
             env: Vec::new(),
         }
+    }
+
+    /// `cargo` resolved from `$CARGO`, falling back to `cargo` on `PATH`.
+    pub fn cargo() -> Self {
+        Process::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
+    }
+
+    /// The program's name as it is shown in messages (`cargo`, `buildah`).
+    fn name(&self) -> String {
+        std::path::Path::new(&self.program)
+            .file_name()
+            .unwrap_or(&self.program)
+            .to_string_lossy()
+            .into_owned()
     }
 
     /// Appends one argument.
@@ -77,6 +93,14 @@ impl Cargo {
         self
     }
 
+    /// Starts from an empty environment: only the variables set with [`Process::env`] apply.
+    #[must_use]
+    pub fn env_clear(mut self) -> Self {
+        self.clear_env = true;
+        self.env.clear();
+        self
+    }
+
     /// Removes an environment variable.
     #[must_use]
     pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
@@ -95,6 +119,9 @@ impl Cargo {
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
         }
+        if self.clear_env {
+            cmd.env_clear();
+        }
         for (k, v) in &self.env {
             match v {
                 Some(v) => cmd.env(k, v),
@@ -105,8 +132,13 @@ impl Cargo {
     }
 
     fn spawn_error(&self, err: &std::io::Error) -> Error {
-        Error::new(ErrorKind::Tool, format!("failed to run `{self}`: {err}"))
-            .with_hint("is cargo installed and on PATH (or $CARGO set)?")
+        let name = self.name();
+        let hint = if name == "cargo" {
+            "is cargo installed and on PATH (or $CARGO set)?".to_string()
+        } else {
+            format!("is `{name}` installed and on PATH?")
+        };
+        Error::new(ErrorKind::Tool, format!("failed to run `{self}`: {err}")).with_hint(hint)
     }
 
     /// Runs to completion, capturing stdout and stderr.
@@ -124,7 +156,7 @@ impl Cargo {
     }
 
     /// Runs to completion, capturing output; a non-zero exit is an error that shows the command
-    /// line, the exit status and cargo's stderr.
+    /// line, the exit status and the process's stderr.
     pub fn output_checked(&self) -> Result<Output> {
         let out = self.output()?;
         if out.status.success() {
@@ -175,22 +207,16 @@ impl Cargo {
         status.map_err(|e| self.spawn_error(&e))
     }
 
-    /// The error for a failed run: command line, exit status, cargo's output.
+    /// The error for a failed run: command line, exit status, the process's stderr.
     pub fn failure(&self, status: ExitStatus, stderr: &str) -> Error {
         let code = status
             .code()
             .map_or_else(|| "a signal".to_string(), |c| format!("exit status {c}"));
         Error::new(
             ErrorKind::Tool,
-            format!("cargo failed with {code}: `{self}`"),
+            format!("{} failed with {code}: `{self}`", self.name()),
         )
         .with_detail(tail(stderr, 60))
-    }
-}
-
-impl Default for Cargo {
-    fn default() -> Self {
-        Cargo::new()
     }
 }
 
@@ -205,7 +231,7 @@ fn quote(arg: &OsStr) -> String {
     crate::dockerfile::shell_word(&arg.to_string_lossy())
 }
 
-impl fmt::Display for Cargo {
+impl fmt::Display for Process {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(dir) = &self.cwd {
             write!(f, "cd {} && ", quote(dir.as_os_str()))?;

@@ -1,14 +1,13 @@
 //! `prewarm builder-report`: how many of a project's external units a builder image holds.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use clap::{Args, ValueEnum};
 
 use crate::builder::Reuse;
 use crate::error::{Error, ErrorKind, Result};
 use crate::flags::BuildFlags;
+use crate::process::Process;
 
 /// Count the external units of a project that a builder image already holds.
 ///
@@ -78,59 +77,19 @@ fn script(cargo_args: &[String]) -> String {
     )
 }
 
-fn display(cmd: &Command) -> String {
-    let mut s = cmd.get_program().to_string_lossy().into_owned();
-    for a in cmd.get_args() {
-        s.push(' ');
-        s.push_str(&crate::dockerfile::shell_word(&a.to_string_lossy()));
-    }
-    s
-}
+/// What to do when the engine cannot be started.
+const ENGINE_HINT: &str =
+    "install the engine (on these machines: scripts/engines.sh setup), or pick another with --engine";
 
-/// Runs `cmd`, returning its stdout; stderr goes to ours.
-fn run_engine(cmd: &mut Command, on_line: &mut dyn FnMut(&str)) -> Result<()> {
-    let shown = display(cmd);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| {
-            Error::new(ErrorKind::Tool, format!("failed to run `{shown}`: {e}"))
-                .with_hint("install the engine (on these machines: scripts/engines.sh setup), or pick another with --engine")
-        })?;
-    let stdout = child.stdout.take().expect("stdout is piped");
-    for line in BufReader::new(stdout).lines() {
-        let line = line.map_err(|e| Error::io("read the output of", Path::new(&shown), &e))?;
-        on_line(&line);
-    }
-    let status = child
-        .wait()
-        .map_err(|e| Error::io("wait for", Path::new(&shown), &e))?;
+/// Runs `cmd`, handing its stdout lines to `on_line`; its stderr goes to ours.
+fn run_engine(cmd: &Process, on_line: &mut dyn FnMut(&str)) -> Result<()> {
+    let status = cmd
+        .stream(on_line, |line| eprintln!("{line}"))
+        .map_err(|e| e.with_hint(ENGINE_HINT))?;
     if status.success() {
         Ok(())
     } else {
-        Err(Error::new(
-            ErrorKind::Tool,
-            format!("`{shown}` failed with {status}"),
-        ))
-    }
-}
-
-fn output(cmd: &mut Command) -> Result<String> {
-    let shown = display(cmd);
-    let out = cmd.stdin(Stdio::null()).output().map_err(|e| {
-        Error::new(ErrorKind::Tool, format!("failed to run `{shown}`: {e}"))
-            .with_hint("install the engine (on these machines: scripts/engines.sh setup), or pick another with --engine")
-    })?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(Error::new(
-            ErrorKind::Tool,
-            format!("`{shown}` failed with {}", out.status),
-        )
-        .with_detail(String::from_utf8_lossy(&out.stderr)))
+        Err(cmd.failure(status, ""))
     }
 }
 
@@ -147,10 +106,15 @@ pub fn measure(engine: Engine, image: &str, root: &Path, cargo_args: &[String]) 
     };
     match engine {
         Engine::Buildah => {
-            let container = output(Command::new("buildah").args(["from", "--pull=never", "-q", image]))
-                .map_err(|e| e.with_hint(format!("is `{image}` in buildah's storage (`buildah images`)? Build it with `buildah build -t {image} ...`")))?;
+            let container = Process::new("buildah")
+                .args(["from", "--pull=never", "-q", image])
+                .output_checked()
+                .map_err(|e| e.with_hint(format!("is `{image}` in buildah's storage (`buildah images`)? Build it with `buildah build -t {image} ...`")))?
+                .stdout
+                .trim()
+                .to_string();
             let result = run_engine(
-                Command::new("buildah").args([
+                &Process::new("buildah").args([
                     "run",
                     "--isolation",
                     "chroot",
@@ -164,15 +128,14 @@ pub fn measure(engine: Engine, image: &str, root: &Path, cargo_args: &[String]) 
                 ]),
                 &mut on_line,
             );
-            let _ = Command::new("buildah")
-                .args(["rm", &container])
-                .stdout(Stdio::null())
-                .status();
+            // Best effort: a container left behind is only disk space, and the build's own
+            // result is what the user asked for.
+            let _ = Process::new("buildah").args(["rm", &container]).output();
             result?;
         }
         Engine::Docker => {
             run_engine(
-                Command::new("docker")
+                &Process::new("docker")
                     .args(["run", "--rm", "-v", &volume, image, "sh", "-c", &script]),
                 &mut on_line,
             )?;

@@ -125,13 +125,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
                     record::path_in(&dir).display()
                 )?;
                 for d in &costly {
-                    crate::outln!(
-                        "  {}: cook `{}`, build `{}` ({})",
-                        d.setting,
-                        d.cook,
-                        d.build,
-                        d.category.label()
-                    )?;
+                    crate::outln!("  {d}")?;
                 }
             }
             for d in diffs.iter().filter(|d| d.harmless) {

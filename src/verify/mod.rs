@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::error::{Error, ErrorKind, Result};
 use crate::flags::{BuildFlags, Mode};
 use crate::messages::{self, Artifact};
-use crate::process::Cargo;
+use crate::process::Process;
 use crate::reasons;
 use crate::recipe::Recipe;
 use crate::record;
@@ -73,7 +73,7 @@ fn target_dirs_with(
     if let Some(dir) = &flags.target_dir {
         return Ok(vec![workspace_dir.join(dir)]);
     }
-    let mut cargo = Cargo::new().current_dir(workspace_dir);
+    let mut cargo = Process::cargo().current_dir(workspace_dir);
     for (k, v) in env {
         cargo = cargo.env(k, v);
     }
@@ -363,7 +363,7 @@ fn run_build(
     steps: usize,
     expected: usize,
 ) -> Result<(String, Vec<Artifact>, Vec<String>)> {
-    let mut cmd = Cargo::new()
+    let mut cmd = Process::cargo()
         .current_dir(ws)
         .args(side.mode.subcommand())
         .arg("--manifest-path")

@@ -207,7 +207,7 @@ fn render_drift(s: &mut String, r: &Report) {
     }
     let _ = writeln!(s, "settings that differ between cook and build:");
     for d in costly.iter().take(LIST * 2) {
-        let _ = writeln!(s, "  {}: cook `{}`, build `{}`", d.setting, d.cook, d.build);
+        let _ = writeln!(s, "  {d}");
     }
     if costly.len() > LIST * 2 {
         let _ = writeln!(s, "  ... and {} more", costly.len() - LIST * 2);
