@@ -101,6 +101,37 @@ impl Package {
     }
 }
 
+/// The manifest a verb works on, as cargo finds it: `path` may be a manifest or a directory
+/// holding one; the default, a bare `Cargo.toml`, is looked for in the current directory and
+/// then in each parent (so prewarm works from `src/` as cargo does). The canonical path.
+pub fn locate_manifest(path: &Path) -> Result<PathBuf> {
+    let candidate = if path.is_dir() {
+        path.join("Cargo.toml")
+    } else if path == Path::new("Cargo.toml") && !path.is_file() {
+        let cwd = std::env::current_dir()
+            .map_err(|e| Error::io("read the current directory", Path::new("."), &e))?;
+        cwd.ancestors()
+            .map(|d| d.join("Cargo.toml"))
+            .find(|m| m.is_file())
+            .unwrap_or_else(|| path.to_path_buf())
+    } else {
+        path.to_path_buf()
+    };
+    if !candidate.is_file() {
+        let searched = if path == Path::new("Cargo.toml") {
+            " (nor in any parent directory)"
+        } else {
+            ""
+        };
+        return Err(Error::input(format!(
+            "no manifest at `{}`{searched}",
+            candidate.display()
+        ))
+        .with_hint("run prewarm in a directory with a Cargo.toml, or pass --manifest-path"));
+    }
+    crate::fs::canonicalize(&candidate)
+}
+
 /// Reads the workspace of `manifest_path` with `cargo metadata --no-deps`.
 pub fn workspace(manifest_path: &Path) -> Result<Workspace> {
     workspace_with(manifest_path, Process::cargo())

@@ -11,13 +11,28 @@ use crate::metadata::{self, Package};
 use crate::recipe::{self, Recipe};
 use crate::secrets::{Removed, Stripped};
 
-/// A recipe, and the credentials that were left out of it.
+/// A planned workspace: its recipe, the credentials left out of it, and what the verbs need to
+/// know about the workspace on disk, from one `cargo metadata` run.
 #[derive(Debug)]
-pub struct Planned {
+pub struct Plan {
+    /// The manifest planned from, as [`metadata::locate_manifest`] found it (canonical).
+    pub manifest_path: PathBuf,
     /// The recipe.
     pub recipe: Recipe,
     /// Each credential taken out of a file, sorted by file and key (never the value).
     pub stripped: Vec<Stripped>,
+    /// The workspace, as `cargo metadata` reported it.
+    pub workspace: metadata::Workspace,
+    /// The directory that holds the workspace and every local package outside it (the build
+    /// context of a generated Dockerfile, the root of a skeleton).
+    pub layout_root: PathBuf,
+}
+
+impl Plan {
+    /// The target (and build) directories a build with `flags` uses, as cook looks for them.
+    pub fn target_dirs(&self, flags: &crate::flags::BuildFlags) -> Result<Vec<PathBuf>> {
+        crate::cook::target_dirs(&self.workspace.root, flags)
+    }
 }
 
 /// A local package found while planning.
@@ -28,28 +43,14 @@ struct Local {
     patched: bool,
 }
 
-/// Computes the recipe of the workspace whose manifest (or a member's) is `manifest_path`.
-pub fn plan(manifest_path: &Path) -> Result<Recipe> {
-    plan_reporting(manifest_path).map(|p| p.recipe)
-}
-
-/// [`plan`], also saying which credentials were left out of the recipe (for the verb to print).
-pub fn plan_reporting(manifest_path: &Path) -> Result<Planned> {
-    let manifest_path = locate_manifest(manifest_path)?;
+/// Plans the workspace whose manifest (or a member's) is `manifest_path` (a directory, a
+/// manifest, or the default `Cargo.toml`, found upward as cargo finds it).
+pub fn plan(manifest_path: &Path) -> Result<Plan> {
+    let manifest_path = metadata::locate_manifest(manifest_path)?;
     let ws = metadata::workspace(&manifest_path)?;
     let root = ws.root.clone();
     let root_manifest = root.join("Cargo.toml");
-    let lockfile = root.join("Cargo.lock");
-    if !lockfile.is_file() {
-        return Err(Error::input(format!(
-            "no lockfile at `{}`: a recipe needs the exact dependency versions",
-            lockfile.display()
-        ))
-        .with_hint(format!(
-            "run `cargo generate-lockfile --manifest-path {}` and commit Cargo.lock",
-            root_manifest.display()
-        )));
-    }
+    let lockfile = require_lockfile(&root)?;
 
     let locals = collect_locals(&ws, &root_manifest)?;
 
@@ -57,57 +58,7 @@ pub fn plan_reporting(manifest_path: &Path) -> Result<Planned> {
     let layout_root = common_root(locals.keys().map(PathBuf::as_path).chain([root.as_path()]));
     let rel = |p: &Path| relative_to(p, &layout_root);
 
-    let mut files = Files::default();
-    let mut packages = BTreeMap::new();
-    let members: Vec<String> = {
-        let mut m: Vec<String> = locals
-            .iter()
-            .filter(|(dir, l)| l.member && !dropped.contains(*dir) && **dir != root)
-            .map(|(dir, _)| relative_to(dir, &root))
-            .collect();
-        m.sort();
-        m
-    };
-
-    let root_is_package = locals.contains_key(&root);
-    if !root_is_package {
-        let text = crate::fs::read_to_string(&root_manifest)?;
-        let n = manifest::normalize(
-            &text,
-            &root_manifest,
-            &manifest::Options {
-                package: None,
-                mask_version: true,
-                members: Some(&members),
-            },
-        )?;
-        files.add(rel(&root_manifest), n.text, n.removed);
-    }
-    for (dir, local) in &locals {
-        if dropped.contains(dir) {
-            continue;
-        }
-        let path = &local.package.manifest_path;
-        let text = crate::fs::read_to_string(path)?;
-        let n = manifest::normalize(
-            &text,
-            path,
-            &manifest::Options {
-                package: Some(&local.package),
-                mask_version: !local.patched,
-                members: (*dir == root).then_some(members.as_slice()),
-            },
-        )?;
-        files.add(rel(path), n.text, n.removed);
-        packages.insert(
-            rel(dir),
-            recipe::Package {
-                name: local.package.name.clone(),
-                member: local.member,
-                targets: n.targets,
-            },
-        );
-    }
+    let (mut files, packages) = manifests(&locals, &dropped, &root, &layout_root)?;
 
     let mask: BTreeSet<String> = locals
         .values()
@@ -136,10 +87,94 @@ pub fn plan_reporting(manifest_path: &Path) -> Result<Planned> {
     } = files;
     stripped.sort();
     stripped.dedup();
-    Ok(Planned {
+    Ok(Plan {
+        manifest_path,
         recipe: Recipe::new(rel(&root), packages, files),
         stripped,
+        workspace: ws,
+        layout_root,
     })
+}
+
+/// The normalised manifests of the workspace root and every local package kept, and the
+/// recipe's packages.
+fn manifests(
+    locals: &BTreeMap<PathBuf, Local>,
+    dropped: &BTreeSet<PathBuf>,
+    root: &Path,
+    layout_root: &Path,
+) -> Result<(Files, BTreeMap<String, recipe::Package>)> {
+    let rel = |p: &Path| relative_to(p, layout_root);
+    let root_manifest = root.join("Cargo.toml");
+    let mut files = Files::default();
+    let mut packages = BTreeMap::new();
+    let members: Vec<String> = {
+        let mut m: Vec<String> = locals
+            .iter()
+            .filter(|(dir, l)| l.member && !dropped.contains(*dir) && *dir != root)
+            .map(|(dir, _)| relative_to(dir, root))
+            .collect();
+        m.sort();
+        m
+    };
+
+    let root_is_package = locals.contains_key(root);
+    if !root_is_package {
+        let text = crate::fs::read_to_string(&root_manifest)?;
+        let n = manifest::normalize(
+            &text,
+            &root_manifest,
+            &manifest::Options {
+                package: None,
+                mask_version: true,
+                members: Some(&members),
+            },
+        )?;
+        files.add(rel(&root_manifest), n.text, n.removed);
+    }
+    for (dir, local) in locals {
+        if dropped.contains(dir) {
+            continue;
+        }
+        let path = &local.package.manifest_path;
+        let text = crate::fs::read_to_string(path)?;
+        let n = manifest::normalize(
+            &text,
+            path,
+            &manifest::Options {
+                package: Some(&local.package),
+                mask_version: !local.patched,
+                members: (dir == root).then_some(members.as_slice()),
+            },
+        )?;
+        files.add(rel(path), n.text, n.removed);
+        packages.insert(
+            rel(dir),
+            recipe::Package {
+                name: local.package.name.clone(),
+                member: local.member,
+                targets: n.targets,
+            },
+        );
+    }
+
+    Ok((files, packages))
+}
+
+/// The workspace's lockfile: a recipe needs the exact dependency versions.
+fn require_lockfile(root: &Path) -> Result<PathBuf> {
+    let lockfile = root.join("Cargo.lock");
+    if lockfile.is_file() {
+        return Ok(lockfile);
+    }
+    Err(Error::input(format!(
+        "no lockfile at `{}`: a recipe needs the exact dependency versions",
+        lockfile.display()
+    ))
+    .with_hint(format!(
+        "run `cargo generate-lockfile --manifest-path {}` and commit Cargo.lock",
+        root.join("Cargo.toml").display()
+    )))
 }
 
 /// The recipe's files, and the credentials taken out of them.
@@ -203,22 +238,6 @@ fn collect_locals(
     }
 
     Ok(locals)
-}
-
-/// Accepts a manifest path or a directory holding one; the canonical path of the manifest.
-pub fn locate_manifest(path: &Path) -> Result<PathBuf> {
-    let candidate = if path.is_dir() {
-        path.join("Cargo.toml")
-    } else {
-        path.to_path_buf()
-    };
-    if !candidate.is_file() {
-        return Err(
-            Error::input(format!("no manifest at `{}`", candidate.display()))
-                .with_hint("run prewarm in a directory with a Cargo.toml, or pass --manifest-path"),
-        );
-    }
-    crate::fs::canonicalize(&candidate)
 }
 
 fn canonical_dir(path: &Path, from: &Path, name: &str) -> Result<PathBuf> {

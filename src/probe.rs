@@ -406,7 +406,7 @@ fn probe_one(
     let mut undo = Undo::default();
     match apply(probe, &mut undo).and_then(|description| {
         result.description = description;
-        crate::plan::plan(ws_manifest)
+        crate::plan::plan(ws_manifest).map(|p| p.recipe)
     }) {
         Ok(r) => {
             result.digest_changed = Some(r.digest != baseline);
@@ -422,11 +422,13 @@ fn probe_one(
 /// dependency-neutral edit on its own and reports whether the recipe digest changed.
 pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsReport> {
     let started = Instant::now();
-    let manifest = crate::plan::locate_manifest(manifest_path)?;
     progress.phase(1, 2, "planning the recipe");
-    let recipe = crate::plan::plan(&manifest)?;
-    let real_ws = crate::metadata::workspace(&manifest)?.root;
-    let layout = recipe.layout_root(&real_ws);
+    let crate::plan::Plan {
+        recipe,
+        layout_root: layout,
+        manifest_path: manifest,
+        ..
+    } = crate::plan::plan(manifest_path)?;
     let temp = tempfile::Builder::new()
         .prefix("prewarm-edits-")
         .tempdir()
@@ -439,8 +441,12 @@ pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsRepo
         scratch.join(&recipe.workspace)
     };
     let ws_manifest = ws_root.join("Cargo.toml");
-    let baseline = crate::plan::plan(&ws_manifest)?.digest;
-    let ws = crate::metadata::workspace(&ws_manifest)?;
+    let crate::plan::Plan {
+        recipe: baseline,
+        workspace: ws,
+        ..
+    } = crate::plan::plan(&ws_manifest)?;
+    let baseline = baseline.digest;
     let package = probe_package(&ws, &recipe)?;
     let probe = Probe {
         ws_root: &ws_root,

@@ -549,3 +549,20 @@ fn config_includes_outside_the_project_or_missing_are_refused() {
     let err = recipe_error(&root);
     assert!(err.contains("a.toml"), "{err}");
 }
+
+#[test]
+fn found_from_a_subdirectory_as_cargo_finds_it() {
+    let (_tmp, root) = fixture("workspace");
+    let from_root = prewarm_ok(&root, &["recipe", "--digest"]);
+    let sub = root.join("crates/app/src");
+    assert!(sub.is_dir(), "fixture layout changed: {}", sub.display());
+    let from_sub = prewarm_ok(&sub, &["recipe", "--digest"]);
+    assert_eq!(from_root, from_sub);
+    // An explicit path is taken as given: no search.
+    let out = prewarm(
+        &sub,
+        &["recipe", "--digest", "--manifest-path", "nope/Cargo.toml"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no manifest at `nope/Cargo.toml`"));
+}

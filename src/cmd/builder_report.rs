@@ -146,12 +146,8 @@ pub fn measure(engine: Engine, image: &str, root: &Path, cargo_args: &[String]) 
 
 /// Runs `prewarm builder-report`.
 pub fn run(args: &BuilderReportArgs) -> Result<()> {
-    let manifest = if args.manifest_path.is_dir() {
-        args.manifest_path.join("Cargo.toml")
-    } else {
-        args.manifest_path.clone()
-    };
-    let ws = crate::metadata::workspace(&crate::fs::canonicalize(&manifest)?)?;
+    let manifest = crate::metadata::locate_manifest(&args.manifest_path)?;
+    let ws = crate::metadata::workspace(&manifest)?;
     let root = crate::fs::canonicalize(&ws.root)?;
     let reuse = measure(args.engine, &args.image, &root, &args.flags.to_args())?;
     crate::outln!("{}", reuse.summary(&args.image))?;

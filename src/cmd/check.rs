@@ -1,6 +1,6 @@
 //! `prewarm check`: compare a planned build with what the cook recorded, without compiling.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
@@ -60,36 +60,9 @@ struct CheckReport<'a> {
 
 /// Runs `prewarm check`.
 pub fn run(args: &CheckArgs) -> Result<()> {
-    let manifest = if args.manifest_path.is_dir() {
-        args.manifest_path.join("Cargo.toml")
-    } else {
-        args.manifest_path.clone()
-    };
-    if !manifest.is_file() {
-        return Err(
-            Error::input(format!("no manifest at `{}`", manifest.display()))
-                .with_hint("run prewarm in a directory with a Cargo.toml, or pass --manifest-path"),
-        );
-    }
+    let manifest = crate::metadata::locate_manifest(&args.manifest_path)?;
     let ws = crate::metadata::workspace(&manifest)?;
-    let target_dirs = crate::cook::target_dirs(&ws.root, &args.flags)?;
-    let mut found = None;
-    for dir in &target_dirs {
-        if let Some(records) = record::load(dir)? {
-            found = Some((dir.clone(), records));
-            break;
-        }
-    }
-    let Some((dir, records)) = found else {
-        let where_ = target_dirs
-            .first()
-            .map_or_else(|| ws.root.join("target"), Clone::clone);
-        return Err(Error::input(format!(
-            "no cook record at `{}`",
-            record::path_in(&where_).display()
-        ))
-        .with_hint("run `prewarm cook` with this target directory first (check compares a build against what the cook recorded)"));
-    };
+    let (dir, records) = find_records(&ws.root, &args.flags)?;
     let env = record::process_env();
     let planned = record::capture(&ws.root, args.mode.mode(), &args.flags, &args.extra, &env)?;
     let (rec, diffs) = record::nearest(&records, &planned, &env).ok_or_else(|| {
@@ -100,11 +73,12 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         .with_hint("run `prewarm cook` again")
     })?;
     let costly: Vec<&Difference> = diffs.iter().filter(|d| !d.harmless).collect();
+    let shown = record::path_in(&dir).display().to_string();
     match args.format {
         Format::Json => {
             let report = CheckReport {
                 schema: "prewarm-check/1",
-                record: record::path_in(&dir).display().to_string(),
+                record: shown,
                 recipe_digest: &rec.recipe_digest,
                 cooked_at: rec.cooked_at,
                 differences: &diffs,
@@ -112,31 +86,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
             };
             crate::outln!("{}", crate::verify::to_json(&report)?)?;
         }
-        Format::Human => {
-            if costly.is_empty() {
-                crate::outln!(
-                    "prewarm check: the planned build matches the cook recorded in `{}`",
-                    record::path_in(&dir).display()
-                )?;
-            } else {
-                crate::outln!(
-                    "prewarm check: {} setting(s) differ from the cook recorded in `{}`:",
-                    costly.len(),
-                    record::path_in(&dir).display()
-                )?;
-                for d in &costly {
-                    crate::outln!("  {d}")?;
-                }
-            }
-            for d in diffs.iter().filter(|d| d.harmless) {
-                crate::outln!(
-                    "  note: {} differs (cook `{}`, build `{}`); it does not cost reuse",
-                    d.setting,
-                    d.cook,
-                    d.build
-                )?;
-            }
-        }
+        Format::Human => print_human(&shown, &diffs)?,
     }
     if costly.is_empty() {
         return Ok(());
@@ -153,4 +103,47 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         "{}; otherwise cargo recompiles the dependencies",
         costly[0].category.hint()
     )))
+}
+
+/// The first target directory of a build with `flags` that holds cook records, and its records.
+fn find_records(ws_root: &Path, flags: &BuildFlags) -> Result<(PathBuf, record::Records)> {
+    let target_dirs = crate::cook::target_dirs(ws_root, flags)?;
+    for dir in &target_dirs {
+        if let Some(records) = record::load(dir)? {
+            return Ok((dir.clone(), records));
+        }
+    }
+    let where_ = target_dirs
+        .first()
+        .map_or_else(|| ws_root.join("target"), Clone::clone);
+    Err(Error::input(format!(
+        "no cook record at `{}`",
+        record::path_in(&where_).display()
+    ))
+    .with_hint("run `prewarm cook` with this target directory first (check compares a build against what the cook recorded)"))
+}
+
+/// The human report: each costly difference, then the harmless ones as notes.
+fn print_human(record: &str, diffs: &[Difference]) -> Result<()> {
+    let costly: Vec<&Difference> = diffs.iter().filter(|d| !d.harmless).collect();
+    if costly.is_empty() {
+        crate::outln!("prewarm check: the planned build matches the cook recorded in `{record}`")?;
+    } else {
+        crate::outln!(
+            "prewarm check: {} setting(s) differ from the cook recorded in `{record}`:",
+            costly.len()
+        )?;
+        for d in &costly {
+            crate::outln!("  {d}")?;
+        }
+    }
+    for d in diffs.iter().filter(|d| d.harmless) {
+        crate::outln!(
+            "  note: {} differs (cook `{}`, build `{}`); it does not cost reuse",
+            d.setting,
+            d.cook,
+            d.build
+        )?;
+    }
+    Ok(())
 }

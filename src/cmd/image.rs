@@ -263,11 +263,13 @@ fn check_overwrite(path: &Path, force: bool) -> Result<()> {
 
 /// Resolves the workspace and the options into the Dockerfile (and `.dockerignore`) text.
 pub fn generate(args: &ImageArgs) -> Result<Generated> {
-    let manifest = crate::plan::locate_manifest(&args.manifest_path)?;
-    let recipe = crate::plan::plan(&manifest)?;
-    let ws = crate::metadata::workspace(&manifest)?;
+    let crate::plan::Plan {
+        recipe,
+        workspace: ws,
+        layout_root,
+        ..
+    } = crate::plan::plan(&args.manifest_path)?;
     let ws_root = crate::fs::canonicalize(&ws.root)?;
-    let layout_root = recipe.layout_root(&ws_root);
     let config = Config::read(&ws_root, &layout_root)?;
 
     let workdir = check_workdir(&args.workdir)?;

@@ -40,7 +40,7 @@ pub struct RecipeArgs {
 
 /// Runs `prewarm recipe`.
 pub fn run(args: &RecipeArgs) -> Result<()> {
-    let planned = crate::plan::plan_reporting(&args.manifest_path)?;
+    let planned = crate::plan::plan(&args.manifest_path)?;
     report_stripped(&planned.stripped);
     let recipe = planned.recipe;
     if args.digest {

@@ -107,10 +107,12 @@ pub fn verify(opts: &Options) -> Result<Report> {
 
     progress.phase(1, STEPS, "planning the recipe");
     let t = Instant::now();
-    let manifest = crate::plan::locate_manifest(&opts.manifest_path)?;
-    let recipe = crate::plan::plan(&manifest)?;
-    let real_ws = crate::metadata::workspace(&manifest)?.root;
-    let layout = recipe.layout_root(&real_ws);
+    let crate::plan::Plan {
+        recipe,
+        layout_root: layout,
+        manifest_path: manifest,
+        ..
+    } = crate::plan::plan(&opts.manifest_path)?;
     let plan_secs = secs(t);
 
     let (root, _temp) = work_dir(opts.work_dir.as_deref())?;
