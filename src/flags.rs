@@ -139,6 +139,21 @@ impl Mode {
     }
 }
 
+/// The cargo side of `cook`, `verify` and `check`: which cargo command, the build flags, and
+/// the arguments passed to cargo unchanged.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CargoArgs {
+    /// Which cargo command runs.
+    #[command(flatten)]
+    pub mode: ModeFlags,
+    /// The cargo flags of the real build.
+    #[command(flatten)]
+    pub flags: BuildFlags,
+    /// Extra arguments, passed to cargo unchanged.
+    #[arg(last = true, value_name = "CARGO_ARGS")]
+    pub extra: Vec<String>,
+}
+
 /// The mode flags of `cook` and `verify` (`--check`, `--clippy`, `--tests-no-run`, `--doc`).
 #[derive(Debug, Clone, Default, Args)]
 #[allow(clippy::struct_excessive_bools)] // reason: one switch per cargo command, mutually exclusive

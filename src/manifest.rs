@@ -80,19 +80,7 @@ pub fn normalize(text: &str, path: &Path, opts: &Options<'_>) -> Result<Normaliz
                 out.insert(key.clone(), Value::Table(deps_table(value, dir)));
             }
             "target" => {
-                let mut t = Table::new();
-                for (cfg, tables) in value.as_table().into_iter().flatten() {
-                    let mut inner = Table::new();
-                    for (k, v) in tables.as_table().into_iter().flatten() {
-                        if k.contains("dependencies") {
-                            inner.insert(k.clone(), Value::Table(deps_table(v, dir)));
-                        } else {
-                            inner.insert(k.clone(), v.clone());
-                        }
-                    }
-                    t.insert(cfg.clone(), Value::Table(inner));
-                }
-                out.insert("target".into(), Value::Table(t));
+                out.insert("target".into(), Value::Table(target_tables(value, dir)));
             }
             "patch" => {
                 let mut t = Table::new();
@@ -132,6 +120,23 @@ pub fn normalize(text: &str, path: &Path, opts: &Options<'_>) -> Result<Normaliz
         targets,
         removed,
     })
+}
+
+/// `[target.<cfg>.*dependencies]`, normalised as the top-level dependency tables are.
+fn target_tables(value: &Value, dir: &Path) -> Table {
+    let mut t = Table::new();
+    for (cfg, tables) in value.as_table().into_iter().flatten() {
+        let mut inner = Table::new();
+        for (k, v) in tables.as_table().into_iter().flatten() {
+            if k.contains("dependencies") {
+                inner.insert(k.clone(), Value::Table(deps_table(v, dir)));
+            } else {
+                inner.insert(k.clone(), v.clone());
+            }
+        }
+        t.insert(cfg.clone(), Value::Table(inner));
+    }
+    t
 }
 
 fn package_table(orig: &Table, pkg: &metadata::Package, opts: &Options<'_>) -> Table {

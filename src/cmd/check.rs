@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cmd::verify::Format;
 use crate::error::{Error, ErrorKind, Result};
-use crate::flags::{BuildFlags, ModeFlags};
+use crate::flags::{BuildFlags, CargoArgs};
 use crate::record::{self, Difference};
 
 /// `prewarm check --help`: what it does, and an example.
@@ -36,15 +36,9 @@ pub struct CheckArgs {
     /// Report format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
-    /// Which cargo command the build will run.
+    /// The cargo command, its flags and pass-through arguments.
     #[command(flatten)]
-    pub mode: ModeFlags,
-    /// The cargo flags of the planned build.
-    #[command(flatten)]
-    pub flags: BuildFlags,
-    /// Extra arguments the build passes to cargo.
-    #[arg(last = true, value_name = "CARGO_ARGS")]
-    pub extra: Vec<String>,
+    pub cargo: CargoArgs,
 }
 
 /// The JSON result of `prewarm check`.
@@ -62,9 +56,15 @@ struct CheckReport<'a> {
 pub fn run(args: &CheckArgs) -> Result<()> {
     let manifest = crate::metadata::locate_manifest(&args.manifest_path)?;
     let ws = crate::metadata::workspace(&manifest)?;
-    let (dir, records) = find_records(&ws.root, &args.flags)?;
+    let (dir, records) = find_records(&ws.root, &args.cargo.flags)?;
     let env = record::process_env();
-    let planned = record::capture(&ws.root, args.mode.mode(), &args.flags, &args.extra, &env)?;
+    let planned = record::capture(
+        &ws.root,
+        args.cargo.mode.mode(),
+        &args.cargo.flags,
+        &args.cargo.extra,
+        &env,
+    )?;
     let (rec, diffs) = record::nearest(&records, &planned, &env).ok_or_else(|| {
         Error::input(format!(
             "`{}` holds no records",

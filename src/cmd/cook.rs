@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::Result;
-use crate::flags::{BuildFlags, ModeFlags};
+use crate::flags::CargoArgs;
 use crate::recipe::Recipe;
 
 /// Build a recipe's dependencies only (Docker cook stage)
@@ -35,15 +35,9 @@ pub struct CookArgs {
     /// No cargo output and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Which cargo command builds the dependencies.
+    /// The cargo command, its flags and pass-through arguments.
     #[command(flatten)]
-    pub mode: ModeFlags,
-    /// The cargo flags of the real build.
-    #[command(flatten)]
-    pub flags: BuildFlags,
-    /// Extra arguments, passed to cargo unchanged.
-    #[arg(last = true, value_name = "CARGO_ARGS")]
-    pub extra: Vec<String>,
+    pub cargo: CargoArgs,
 }
 
 /// Runs `prewarm cook`.
@@ -58,9 +52,9 @@ pub fn run(args: &CookArgs) -> Result<()> {
         dir: args.dir.clone(),
         recipe_path: Some(args.recipe.clone()),
         force: args.force,
-        mode: args.mode.mode(),
-        flags: args.flags.clone(),
-        extra: args.extra.clone(),
+        mode: args.cargo.mode.mode(),
+        flags: args.cargo.flags.clone(),
+        extra: args.cargo.extra.clone(),
         quiet: args.quiet,
     };
     crate::cook::cook(&recipe, &opts)?;

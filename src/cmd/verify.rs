@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, ValueEnum};
 
 use crate::error::{Error, Result};
-use crate::flags::{BuildFlags, ModeFlags};
+use crate::flags::CargoArgs;
 use crate::verify::{self, Options, Progress, Side};
 
 /// Output format of `verify` and `check`.
@@ -72,15 +72,9 @@ pub struct VerifyArgs {
     /// No progress output.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Which cargo command cooks and builds.
+    /// The cargo command, its flags and pass-through arguments.
     #[command(flatten)]
-    pub mode: ModeFlags,
-    /// The cargo flags of the cook (and of the build, unless --build-flags is given).
-    #[command(flatten)]
-    pub flags: BuildFlags,
-    /// Extra arguments, passed to cargo unchanged.
-    #[arg(last = true, value_name = "CARGO_ARGS")]
-    pub extra: Vec<String>,
+    pub cargo: CargoArgs,
 }
 
 fn parse_env(s: &str) -> std::result::Result<(String, String), String> {
@@ -111,11 +105,7 @@ fn parse_percent(s: &str) -> std::result::Result<f64, String> {
 )]
 struct BuildSide {
     #[command(flatten)]
-    mode: ModeFlags,
-    #[command(flatten)]
-    flags: BuildFlags,
-    #[arg(last = true)]
-    extra: Vec<String>,
+    cargo: CargoArgs,
 }
 
 /// Splits a flag string like a shell would for simple cases: whitespace separates words,
@@ -157,7 +147,7 @@ fn split_words(s: &str) -> Result<Vec<String>> {
     Ok(words)
 }
 
-fn parse_build_flags(s: &str) -> Result<(ModeFlags, BuildFlags, Vec<String>)> {
+fn parse_build_flags(s: &str) -> Result<CargoArgs> {
     let words = split_words(s)?;
     let side = BuildSide::try_parse_from(&words).map_err(|e| {
         let msg = e.to_string();
@@ -165,7 +155,7 @@ fn parse_build_flags(s: &str) -> Result<(ModeFlags, BuildFlags, Vec<String>)> {
         Error::input(format!("--build-flags `{s}`: {first}"))
             .with_hint("--build-flags takes the cargo flags prewarm cook takes (for example \"--release --features x\")")
     })?;
-    Ok((side.mode, side.flags, side.extra))
+    Ok(side.cargo)
 }
 
 /// Runs `prewarm verify`.
@@ -183,22 +173,15 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             Err(crate::probe::unstable_error(&report))
         };
     }
-    let cook = Side {
-        mode: args.mode.mode(),
-        flags: args.flags.clone(),
-        extra: args.extra.clone(),
+    let side = |c: &CargoArgs| Side {
+        mode: c.mode.mode(),
+        flags: c.flags.clone(),
+        extra: c.extra.clone(),
         env: BTreeMap::new(),
     };
+    let cook = side(&args.cargo);
     let mut build = match &args.build_flags {
-        Some(s) => {
-            let (mode, flags, extra) = parse_build_flags(s)?;
-            Side {
-                mode: mode.mode(),
-                flags,
-                extra,
-                env: BTreeMap::new(),
-            }
-        }
+        Some(s) => side(&parse_build_flags(s)?),
         None => cook.clone(),
     };
     build.env = args.build_env.iter().cloned().collect();
@@ -228,7 +211,7 @@ mod tests {
 
     #[test]
     fn build_flags_parse_like_cook_flags() {
-        let (mode, flags, extra) =
+        let CargoArgs { mode, flags, extra } =
             parse_build_flags("--release --features 'a b' -p x --check -- -Zfoo").unwrap();
         assert!(flags.release && mode.check);
         assert_eq!(flags.features, ["a b"]);
