@@ -9,7 +9,7 @@ use crate::flags::{BuildFlags, Mode};
 use crate::manifest;
 use crate::messages::{self, Artifact};
 use crate::process::Process;
-use crate::recipe::{self, Recipe, TargetKind};
+use crate::recipe::{self, DummyKind, Recipe};
 use crate::skeleton;
 
 /// What to cook and how.
@@ -61,7 +61,7 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
         return Err(foreign_error(&root, &foreign));
     }
 
-    let mut record = skeleton::lay_out(&root, &recipe)?;
+    let mut inventory = skeleton::lay_out(&root, &recipe)?;
     let workspace_dir = if recipe.workspace == "." {
         root.clone()
     } else {
@@ -70,14 +70,14 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
     let target_dirs = match checked_target_dirs(&workspace_dir, &flags) {
         Ok(dirs) => dirs,
         Err(e) => {
-            skeleton::remove_sources(&root, &mut record)?;
+            skeleton::remove_sources(&root, &mut inventory)?;
             return Err(e);
         }
     };
     let (result, artifacts) = run_build(&workspace_dir, &flags, opts, build);
     // Whatever happened, the dummies go, so they cannot be mistaken for real code.
     let cleanup = cleanup(&recipe, &target_dirs, &flags, opts.mode, &artifacts);
-    let removed_sources = skeleton::remove_sources(&root, &mut record);
+    let removed_sources = skeleton::remove_sources(&root, &mut inventory);
     let command = result?;
     let removed = cleanup?;
     removed_sources?;
@@ -178,7 +178,7 @@ fn select(recipe: &mut Recipe, flags: &mut BuildFlags, quiet: bool) -> Result<bo
         let known = recipe
             .packages
             .values()
-            .any(|p| p.targets.iter().any(|t| t.kind == TargetKind::Bin && &t.name == bin));
+            .any(|p| p.targets.iter().any(|t| t.kind == DummyKind::Bin && &t.name == bin));
         if !known && !quiet {
             eprintln!("prewarm: binary `{bin}` is not in the recipe (its package has no dependencies); nothing of it to cook");
         }
@@ -188,9 +188,9 @@ fn select(recipe: &mut Recipe, flags: &mut BuildFlags, quiet: bool) -> Result<bo
         build = false;
     }
     for (kind, names) in [
-        (TargetKind::Example, flags.example.clone()),
-        (TargetKind::Test, flags.test.clone()),
-        (TargetKind::Bench, flags.bench.clone()),
+        (DummyKind::Example, flags.example.clone()),
+        (DummyKind::Test, flags.test.clone()),
+        (DummyKind::Bench, flags.bench.clone()),
     ] {
         for name in names {
             add_on_demand(recipe, flags, kind, &name)?;
@@ -202,12 +202,12 @@ fn select(recipe: &mut Recipe, flags: &mut BuildFlags, quiet: bool) -> Result<bo
 fn add_on_demand(
     recipe: &mut Recipe,
     flags: &BuildFlags,
-    kind: TargetKind,
+    kind: DummyKind,
     name: &str,
 ) -> Result<()> {
     let flag = match kind {
-        TargetKind::Example => "--example",
-        TargetKind::Test => "--test",
+        DummyKind::Example => "--example",
+        DummyKind::Test => "--test",
         _ => "--bench",
     };
     recipe::check_target_name(name).map_err(|e| {

@@ -9,7 +9,7 @@ use toml::{Table, Value};
 
 use crate::error::{Error, Result};
 use crate::metadata;
-use crate::recipe::{Target, TargetKind};
+use crate::recipe::{DummyKind, Target};
 use crate::secrets::Removed;
 
 /// The version every local package gets in the skeleton.
@@ -278,27 +278,25 @@ pub fn skeleton_targets(pkg: &metadata::Package) -> Vec<Target> {
                     .iter()
                     .any(|c| matches!(c.as_str(), "cdylib" | "dylib" | "staticlib"))
                 {
-                    TargetKind::StdLib
+                    DummyKind::StdLib
                 } else {
-                    TargetKind::Lib
+                    DummyKind::Lib
                 }
             }
-            M::ProcMacro => TargetKind::ProcMacro,
-            M::Bin => TargetKind::Bin,
-            M::Example => TargetKind::Example,
-            M::Test => TargetKind::Test,
-            M::Bench => TargetKind::Bench,
-            M::BuildScript => TargetKind::BuildScript,
+            M::ProcMacro => DummyKind::ProcMacro,
+            M::Bin => DummyKind::Bin,
+            M::Example => DummyKind::Example,
+            M::Test => DummyKind::Test,
+            M::Bench => DummyKind::Bench,
+            M::BuildScript => DummyKind::BuildScript,
         };
         let path = match kind {
-            TargetKind::Lib | TargetKind::StdLib | TargetKind::ProcMacro => {
-                "src/lib.rs".to_string()
-            }
-            TargetKind::BuildScript => "build.rs".to_string(),
+            DummyKind::Lib | DummyKind::StdLib | DummyKind::ProcMacro => "src/lib.rs".to_string(),
+            DummyKind::BuildScript => "build.rs".to_string(),
             _ => {
                 let plain = t.required_features.is_empty()
-                    && (kind != TargetKind::Example || t.crate_types.iter().all(|c| c == "bin"));
-                if kind != TargetKind::Bin && plain {
+                    && (kind != DummyKind::Example || t.crate_types.iter().all(|c| c == "bin"));
+                if kind != DummyKind::Bin && plain {
                     continue;
                 }
                 format!("{}/{}.rs", kind.dummy_dir(), t.name)
@@ -310,7 +308,7 @@ pub fn skeleton_targets(pkg: &metadata::Package) -> Vec<Target> {
             path,
         });
     }
-    for kind in [TargetKind::Example, TargetKind::Test, TargetKind::Bench] {
+    for kind in [DummyKind::Example, DummyKind::Test, DummyKind::Bench] {
         out.push(Target {
             kind,
             name: REPRESENTATIVE.into(),
@@ -328,12 +326,12 @@ fn add_target_tables(out: &mut Table, targets: &[Target], pkg: &metadata::Packag
             .iter()
             .find(|t| t.name == target.name && kind_matches(t.kind, target.kind));
         match target.kind {
-            TargetKind::Lib | TargetKind::StdLib | TargetKind::ProcMacro => {
+            DummyKind::Lib | DummyKind::StdLib | DummyKind::ProcMacro => {
                 let mut lib = Table::new();
                 lib.insert("name".into(), Value::String(target.name.clone()));
                 lib.insert("path".into(), Value::String(target.path.clone()));
                 if let Some(orig) = orig {
-                    if target.kind == TargetKind::ProcMacro {
+                    if target.kind == DummyKind::ProcMacro {
                         lib.insert("proc-macro".into(), Value::Boolean(true));
                     } else if orig.crate_types != ["lib"] {
                         lib.insert("crate-type".into(), strings(&orig.crate_types));
@@ -347,14 +345,14 @@ fn add_target_tables(out: &mut Table, targets: &[Target], pkg: &metadata::Packag
                 }
                 out.insert("lib".into(), Value::Table(lib));
             }
-            TargetKind::BuildScript => {}
+            DummyKind::BuildScript => {}
             kind => {
                 let mut t = bin_like_table(kind, &target.name, &target.path);
                 if let Some(orig) = orig {
                     if !orig.required_features.is_empty() {
                         t.insert("required-features".into(), strings(&orig.required_features));
                     }
-                    if kind == TargetKind::Example && orig.crate_types.iter().any(|c| c != "bin") {
+                    if kind == DummyKind::Example && orig.crate_types.iter().any(|c| c != "bin") {
                         t.insert("crate-type".into(), strings(&orig.crate_types));
                     }
                 }
@@ -370,27 +368,27 @@ fn add_target_tables(out: &mut Table, targets: &[Target], pkg: &metadata::Packag
     }
 }
 
-fn kind_matches(m: metadata::TargetKind, k: TargetKind) -> bool {
+fn kind_matches(m: metadata::TargetKind, k: DummyKind) -> bool {
     use metadata::TargetKind as M;
     matches!(
         (m, k),
-        (M::Lib, TargetKind::Lib | TargetKind::StdLib)
-            | (M::ProcMacro, TargetKind::ProcMacro)
-            | (M::Bin, TargetKind::Bin)
-            | (M::Example, TargetKind::Example)
-            | (M::Test, TargetKind::Test)
-            | (M::Bench, TargetKind::Bench)
-            | (M::BuildScript, TargetKind::BuildScript)
+        (M::Lib, DummyKind::Lib | DummyKind::StdLib)
+            | (M::ProcMacro, DummyKind::ProcMacro)
+            | (M::Bin, DummyKind::Bin)
+            | (M::Example, DummyKind::Example)
+            | (M::Test, DummyKind::Test)
+            | (M::Bench, DummyKind::Bench)
+            | (M::BuildScript, DummyKind::BuildScript)
     )
 }
 
 /// The `[[bin]]`/`[[example]]`/`[[test]]`/`[[bench]]` entry of a dummy target. Tests and
 /// benches are written without the libtest harness: their dummy is a plain `fn main`.
-fn bin_like_table(kind: TargetKind, name: &str, path: &str) -> Table {
+fn bin_like_table(kind: DummyKind, name: &str, path: &str) -> Table {
     let mut t = Table::new();
     t.insert("name".into(), Value::String(name.into()));
     t.insert("path".into(), Value::String(path.into()));
-    if matches!(kind, TargetKind::Test | TargetKind::Bench) {
+    if matches!(kind, DummyKind::Test | DummyKind::Bench) {
         t.insert("harness".into(), Value::Boolean(false));
     }
     t
@@ -401,7 +399,7 @@ fn strings(v: &[String]) -> Value {
 }
 
 /// Appends a dummy target named `name` of `kind` to a skeleton manifest (cook, on demand).
-pub fn add_target(text: &str, kind: TargetKind, name: &str, path: &str) -> Result<String> {
+pub fn add_target(text: &str, kind: DummyKind, name: &str, path: &str) -> Result<String> {
     let mut doc: Table = toml::from_str(text)
         .map_err(|e| Error::input(format!("skeleton manifest is not valid TOML: {e}")))?;
     let t = bin_like_table(kind, name, path);

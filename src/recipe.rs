@@ -47,17 +47,18 @@ pub struct Package {
 #[serde(deny_unknown_fields)]
 pub struct Target {
     /// What kind of target it is.
-    pub kind: TargetKind,
+    pub kind: DummyKind,
     /// Target name (the name a `--bin`/`--example` flag uses).
     pub name: String,
     /// Path of its dummy source, relative to the package directory.
     pub path: String,
 }
 
-/// Kinds of skeleton targets; each decides the dummy source written for it.
+/// The kind of dummy a skeleton target gets (cargo's own target kinds are
+/// [`crate::metadata::TargetKind`]); each decides the dummy source written for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum TargetKind {
+pub enum DummyKind {
     /// A rust library (`lib`/`rlib`): `no_std` outside tests, so it builds for any target.
     Lib,
     /// A library with a C or dynamic crate type, which needs std.
@@ -76,22 +77,22 @@ pub enum TargetKind {
     BuildScript,
 }
 
-impl TargetKind {
+impl DummyKind {
     /// The dummy source for a target of this kind. Every dummy compiles under `-D warnings`,
     /// `missing_docs` and `unused` denied, and (libraries) for `no_std` targets.
     pub fn dummy_source(self) -> &'static str {
         match self {
-            TargetKind::Lib => {
+            DummyKind::Lib => {
                 "//! Placeholder written by `prewarm cook`; replaced by the real source.\n#![cfg_attr(not(test), no_std)]\n"
             }
-            TargetKind::StdLib | TargetKind::ProcMacro => {
+            DummyKind::StdLib | DummyKind::ProcMacro => {
                 "//! Placeholder written by `prewarm cook`; replaced by the real source.\n"
             }
-            TargetKind::Bin
-            | TargetKind::Example
-            | TargetKind::Test
-            | TargetKind::Bench
-            | TargetKind::BuildScript => {
+            DummyKind::Bin
+            | DummyKind::Example
+            | DummyKind::Test
+            | DummyKind::Bench
+            | DummyKind::BuildScript => {
                 "//! Placeholder written by `prewarm cook`; replaced by the real source.\nfn main() {}\n"
             }
         }
@@ -100,10 +101,10 @@ impl TargetKind {
     /// The manifest table that declares targets of this kind (`None` for libs and build scripts).
     pub fn manifest_table(self) -> Option<&'static str> {
         match self {
-            TargetKind::Bin => Some("bin"),
-            TargetKind::Example => Some("example"),
-            TargetKind::Test => Some("test"),
-            TargetKind::Bench => Some("bench"),
+            DummyKind::Bin => Some("bin"),
+            DummyKind::Example => Some("example"),
+            DummyKind::Test => Some("test"),
+            DummyKind::Bench => Some("bench"),
             _ => None,
         }
     }
@@ -111,12 +112,12 @@ impl TargetKind {
     /// The directory dummies of this kind go to, inside the package directory.
     pub fn dummy_dir(self) -> &'static str {
         match self {
-            TargetKind::Lib | TargetKind::StdLib | TargetKind::ProcMacro => "src",
-            TargetKind::Bin => "src/bin",
-            TargetKind::Example => "examples",
-            TargetKind::Test => "tests",
-            TargetKind::Bench => "benches",
-            TargetKind::BuildScript => ".",
+            DummyKind::Lib | DummyKind::StdLib | DummyKind::ProcMacro => "src",
+            DummyKind::Bin => "src/bin",
+            DummyKind::Example => "examples",
+            DummyKind::Test => "tests",
+            DummyKind::Bench => "benches",
+            DummyKind::BuildScript => ".",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Laying a recipe's skeleton out on disk, safely: never into a directory that holds anything
 //! but the recipe, an earlier skeleton and target directories (unless forced), never through a
-//! symlink, and with a record of what was written so it can be recognised and cleaned up.
+//! symlink, and with an inventory of what was written so it can be recognised and cleaned up.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,18 +10,18 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::recipe::Recipe;
 
-/// Where the record of a laid-out skeleton lives, relative to the layout root.
-pub const RECORD: &str = ".prewarm/skeleton.json";
+/// Where the inventory of a laid-out skeleton lives, relative to the layout root.
+pub const INVENTORY: &str = ".prewarm/skeleton.json";
 
-/// The format of [`RECORD`]; a record of another format is not trusted (its files count as
+/// The format of [`INVENTORY`]; an inventory of another format is not trusted (its files count as
 /// foreign).
-const RECORD_FORMAT: u32 = 2;
+const INVENTORY_FORMAT: u32 = 2;
 
-/// What a cook wrote, kept in [`RECORD`]: each file with the sha256 of the content written, so
+/// What a cook wrote, kept in [`INVENTORY`]: each file with the sha256 of the content written, so
 /// that a file the user has since replaced is never taken for a skeleton file.
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Record {
-    /// [`RECORD_FORMAT`].
+pub struct Inventory {
+    /// [`INVENTORY_FORMAT`].
     #[serde(default)]
     pub format: u32,
     /// The digest of the recipe laid out.
@@ -32,26 +32,26 @@ pub struct Record {
     pub sources: BTreeMap<String, String>,
 }
 
-impl Record {
-    /// Reads the record under `root`, if there is one of this format (a record behind a
+impl Inventory {
+    /// Reads the inventory under `root`, if there is one of this format (an inventory behind a
     /// symlink is not read).
-    pub fn load(root: &Path) -> Option<Record> {
-        crate::fs::check_no_symlink(root, Path::new(RECORD)).ok()?;
-        let text = std::fs::read_to_string(root.join(RECORD)).ok()?;
-        let record: Record = serde_json::from_str(&text).ok()?;
-        (record.format == RECORD_FORMAT).then_some(record)
+    pub fn load(root: &Path) -> Option<Inventory> {
+        crate::fs::check_no_symlink(root, Path::new(INVENTORY)).ok()?;
+        let text = std::fs::read_to_string(root.join(INVENTORY)).ok()?;
+        let inventory: Inventory = serde_json::from_str(&text).ok()?;
+        (inventory.format == INVENTORY_FORMAT).then_some(inventory)
     }
 
-    /// Writes the record under `root` (never through a symlink).
+    /// Writes the inventory under `root` (never through a symlink).
     ///
     /// # Panics
-    /// Never: the record is plain strings, which always serialise.
+    /// Never: the inventory is plain strings, which always serialise.
     pub fn save(&self, root: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).expect("record serialises");
-        crate::fs::write_under(root, Path::new(RECORD), text)
+        let text = serde_json::to_string_pretty(self).expect("inventory serialises");
+        crate::fs::write_under(root, Path::new(INVENTORY), text)
     }
 
-    /// Whether `rel` is a file this record wrote and its content is still what was written.
+    /// Whether `rel` is a file this inventory wrote and its content is still what was written.
     fn owns(&self, root: &Path, rel: &str) -> bool {
         self.files.get(rel).is_some_and(|hash| {
             crate::fs::check_no_symlink(root, Path::new(rel)).is_ok()
@@ -70,8 +70,8 @@ pub fn foreign_files(
     recipe_path: Option<&Path>,
     recipe: &Recipe,
 ) -> Result<Vec<PathBuf>> {
-    crate::fs::check_no_symlink(root, Path::new(RECORD))?;
-    let earlier = Record::load(root).unwrap_or_default();
+    crate::fs::check_no_symlink(root, Path::new(INVENTORY))?;
+    let earlier = Inventory::load(root).unwrap_or_default();
     let mut new: BTreeMap<PathBuf, &str> = BTreeMap::new();
     for (path, content, _) in recipe.skeleton_files() {
         new.insert(path, content);
@@ -121,46 +121,46 @@ pub fn foreign_files(
     Ok(foreign)
 }
 
-/// Writes every skeleton file under `root` and returns the record of what was written. The
-/// record is saved before the first file is written and names every file with the hash of
+/// Writes every skeleton file under `root` and returns the inventory of what was written. The
+/// inventory is saved before the first file is written and names every file with the hash of
 /// its new content, so a cook killed at any point leaves nothing a later cook would take for
 /// its own once the user has changed it.
-pub fn lay_out(root: &Path, recipe: &Recipe) -> Result<Record> {
+pub fn lay_out(root: &Path, recipe: &Recipe) -> Result<Inventory> {
     let files = recipe.skeleton_files();
     for (rel, _, _) in &files {
         crate::fs::check_no_symlink(root, rel)?;
     }
-    let mut record = Record {
-        format: RECORD_FORMAT,
+    let mut inventory = Inventory {
+        format: INVENTORY_FORMAT,
         digest: recipe.digest.clone(),
-        ..Record::default()
+        ..Inventory::default()
     };
     for (rel, content, is_source) in &files {
         let rel_str = rel.to_string_lossy().replace('\\', "/");
         let hash = crate::fs::sha256_hex(content.as_bytes());
         if *is_source {
-            record.sources.insert(rel_str.clone(), hash.clone());
+            inventory.sources.insert(rel_str.clone(), hash.clone());
         }
-        record.files.insert(rel_str, hash);
+        inventory.files.insert(rel_str, hash);
     }
-    record.save(root)?;
+    inventory.save(root)?;
     for (rel, content, _) in files {
         if std::fs::read(root.join(&rel)).ok().as_deref() != Some(content.as_bytes()) {
             crate::fs::write_under(root, &rel, content)?;
         }
     }
-    Ok(record)
+    Ok(inventory)
 }
 
 /// Removes the dummy sources a cook wrote, and directories left empty by that. A file whose
 /// content is no longer the dummy's (the user put a real one there) is left alone.
-pub fn remove_sources(root: &Path, record: &mut Record) -> Result<()> {
-    for (rel, _) in std::mem::take(&mut record.sources) {
+pub fn remove_sources(root: &Path, inventory: &mut Inventory) -> Result<()> {
+    for (rel, _) in std::mem::take(&mut inventory.sources) {
         let path = root.join(&rel);
-        if record.owns(root, &rel) {
+        if inventory.owns(root, &rel) {
             crate::fs::remove_file(&path)?;
         }
-        record.files.remove(&rel);
+        inventory.files.remove(&rel);
         let mut dir = path.parent();
         while let Some(d) = dir {
             if d == root {
@@ -170,5 +170,5 @@ pub fn remove_sources(root: &Path, record: &mut Record) -> Result<()> {
             dir = d.parent();
         }
     }
-    record.save(root)
+    inventory.save(root)
 }
