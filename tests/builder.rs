@@ -5,22 +5,18 @@
 //! The linters and buildah come from `scripts/engines.sh setup`; a test that needs a missing
 //! one fails and says so (it does not skip).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::{prewarm_command as prewarm, repo};
 
 use prewarm::builder::{self, Options, Preset, Source, Warm};
 use prewarm::ci::{self, GithubOptions};
 use serde_yaml_ng::Value;
 
 const SETUP_HINT: &str = "run `scripts/engines.sh setup` (installs buildah, hadolint and actionlint and makes the local base images)";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn prewarm() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_prewarm"))
-}
 
 /// The small builder the real-build test uses: `serde`, `serde_json` and `itoa`, release units only,
 /// no cargo-nextest (its install compiles for minutes), versions pinned by the fixture's lockfile.
@@ -410,7 +406,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// External units of a cargo JSON stream: (fresh, total).
 fn count_external(stdout: &str) -> (usize, usize) {
-    let mut reuse = builder::Reuse::default();
+    let mut reuse = prewarm::cmd::builder_report::Reuse::default();
     for line in stdout.lines() {
         if let Some(a) = prewarm::messages::parse_artifact(line.trim()) {
             reuse.add(&a);
@@ -597,7 +593,8 @@ fn image_builder_command_line() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("was not written by prewarm"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("is not a builder Dockerfile written by prewarm"));
 
     let out = prewarm()
         .args(["image", "--builder", "--crates", "tokio@1+ful l", "-o", "-"])

@@ -1,10 +1,10 @@
 //! `prewarm builder-report`: how many of a project's external units a builder image holds.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use crate::builder::Reuse;
 use crate::error::{Error, ErrorKind, Result};
 use crate::flags::BuildFlags;
 use crate::process::Process;
@@ -161,4 +161,61 @@ pub fn run(args: &BuilderReportArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// How many of a build's external units (crates.io and git dependencies) were already built.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reuse {
+    /// `name target` of each external unit that was fresh.
+    pub fresh: Vec<String>,
+    /// `name target` of each external unit that was compiled.
+    pub compiled: Vec<String>,
+}
+
+impl Reuse {
+    /// Counts one `compiler-artifact` message; local units are not counted.
+    pub fn add(&mut self, artifact: &crate::messages::Artifact) {
+        if artifact.local {
+            return;
+        }
+        let name = if artifact.kinds.iter().any(|k| k == "custom-build") {
+            format!("{} (build script)", artifact.package)
+        } else {
+            artifact.package.clone()
+        };
+        if artifact.fresh {
+            self.fresh.push(name);
+        } else {
+            self.compiled.push(name);
+        }
+    }
+
+    /// External units in all.
+    pub fn total(&self) -> usize {
+        self.fresh.len() + self.compiled.len()
+    }
+
+    /// The reused share, in whole percent (100 when there is nothing to build).
+    pub fn percent(&self) -> u32 {
+        if self.total() == 0 {
+            return 100;
+        }
+        u32::try_from(self.fresh.len() * 100 / self.total()).unwrap_or(100)
+    }
+
+    /// A report for a person.
+    pub fn summary(&self, image: &str) -> String {
+        let mut s = format!(
+            "prewarm: `{image}` already held {} of the project's {} external units ({}%)",
+            self.fresh.len(),
+            self.total(),
+            self.percent()
+        );
+        if !self.compiled.is_empty() {
+            let mut compiled = self.compiled.clone();
+            compiled.sort();
+            let _ = write!(s, "\ncompiled: {}", compiled.join(", "));
+        }
+        s
+    }
 }

@@ -134,7 +134,7 @@ pub struct ImageArgs {
     pub flags: BuildFlags,
     /// The shared rust-builder image (`--builder`) and its options.
     #[command(flatten)]
-    pub builder: crate::cmd::image_builder::BuilderArgs,
+    pub builder: crate::builder::args::BuilderArgs,
 }
 
 /// The final stage of the image.
@@ -166,7 +166,7 @@ pub struct Generated {
 pub fn run(args: &ImageArgs) -> Result<()> {
     // `--builder` (the shared rust-builder image) hooks in here, before the project is read.
     if args.builder.builder {
-        return crate::cmd::image_builder::run(
+        return crate::builder::args::run(
             &args.builder,
             args.base_image.as_deref(),
             args.rust_version.as_deref(),

@@ -5,6 +5,5 @@ pub mod check;
 pub mod ci;
 pub mod cook;
 pub mod image;
-pub mod image_builder;
 pub mod recipe;
 pub mod verify;

@@ -48,6 +48,11 @@ pub fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
     (tmp, root)
 }
 
+/// The prewarm binary, as a command to add arguments to.
+pub fn prewarm_command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_prewarm"))
+}
+
 /// Runs the prewarm binary with `args` in `dir`.
 pub fn prewarm(dir: &Path, args: &[&str]) -> Output {
     prewarm_env(dir, args, &[])

@@ -1,12 +1,12 @@
-//! `prewarm image --builder`: write the shared rust-builder image's Dockerfile.
+//! The options of `prewarm image --builder`, and writing the shared rust-builder image's
+//! Dockerfile.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use crate::builder::{self, Options, Preset, Source, Warm};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The options of `prewarm image` that only `--builder` reads.
 #[derive(Debug, Clone, Default, Args)]
@@ -127,21 +127,20 @@ pub fn run(
         Path::to_path_buf,
     );
     if path.as_os_str() == "-" {
-        return std::io::stdout()
-            .write_all(text.as_bytes())
-            .map_err(|e| Error::io("write", Path::new("<stdout>"), &e));
+        return crate::output::write(&text);
     }
-    if !force && path.exists() {
-        let old = crate::fs::read_to_string(&path)?;
-        if !old.lines().take(3).any(|l| l.contains(builder::MARKER)) {
-            return Err(Error::input(format!(
-                "`{}` exists and was not written by prewarm",
-                path.display()
-            ))
-            .with_hint("pass --force to overwrite it, or --output to write somewhere else"));
-        }
-    }
-    crate::fs::write_atomic(&path, &text)?;
+    crate::fs::write_output(
+        &path,
+        &text,
+        |old| {
+            String::from_utf8_lossy(old)
+                .lines()
+                .take(3)
+                .any(|l| l.contains(builder::MARKER))
+        },
+        "a builder Dockerfile written by prewarm",
+        force,
+    )?;
     eprintln!("prewarm: wrote `{}`; build it with", path.display());
     eprintln!("    docker build -t rust-builder -f {} .", path.display());
     Ok(())
