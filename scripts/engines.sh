@@ -8,6 +8,8 @@
 #                               for debian:bookworm-slim and rust:<X.Y>-bookworm
 #   scripts/engines.sh dockerd  start Debian's dockerd (with BuildKit) if it is
 #                               not answering, then copy the base images into it
+#   scripts/engines.sh dockerd-stop  stop the dockerd that `dockerd` started
+#                               (one that was already running is left alone)
 #   scripts/engines.sh check    print tool versions and list the base images
 #   scripts/engines.sh env      print the variables callers should export:
 #                                 eval "$(scripts/engines.sh env)"
@@ -55,6 +57,8 @@ SUITE=bookworm
 LOCK_FILE=${ENGINES_LOCK_FILE:-/var/lock/prewarm-engines.lock}
 WORK_ROOT=${ENGINES_WORK_DIR:-/var/tmp}
 DOCKERD_LOG=${ENGINES_DOCKERD_LOG:-/tmp/dockerd.log}
+# Holds the pid of a dockerd this script started (and so may stop).
+DOCKERD_STARTED=${ENGINES_DOCKERD_STARTED:-/tmp/prewarm-dockerd.pid}
 DOCKERD_TIMEOUT=${ENGINES_DOCKERD_TIMEOUT:-60}
 # Options for dockerd on these machines (each was tried for real):
 # - the storage driver: overlay2 works on the ext4 root here and is what dockerd
@@ -531,6 +535,7 @@ start_dockerd() {
 		# 9>&- : the daemon must not keep this script's lock open.
 		# shellcheck disable=SC2086
 		setsid nohup dockerd $DOCKERD_OPTS >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
+		echo $! >"$DOCKERD_STARTED"
 	fi
 	until docker_up; do
 		((waited++ < DOCKERD_TIMEOUT)) || {
@@ -576,6 +581,22 @@ cmd_dockerd() {
 	push_to_daemon "$RUST_IMAGE" "${RUST_ALIASES[@]}"
 	log "$(printf '%-44s %7s s' "dockerd total" "$(since "$t0")")"
 	cmd_env
+}
+
+cmd_dockerd_stop() {
+	local pid waited=0
+	[[ -f $DOCKERD_STARTED ]] || {
+		log "no dockerd started by this script"
+		return 0
+	}
+	pid=$(cat "$DOCKERD_STARTED")
+	rm -f "$DOCKERD_STARTED"
+	if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		while kill -0 "$pid" 2>/dev/null && ((waited++ < 30)); do sleep 1; done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+		log "stopped dockerd (pid $pid)"
+	fi
 }
 
 # ---------------------------------------------------------------- check / env / clean
@@ -643,6 +664,7 @@ trap on_exit EXIT
 case ${1:-} in
 setup) cmd_setup ;;
 dockerd) cmd_dockerd ;;
+dockerd-stop) cmd_dockerd_stop ;;
 check) cmd_check ;;
 env) cmd_env ;;
 clean) cmd_clean ;;

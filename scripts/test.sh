@@ -2,7 +2,8 @@
 # The whole test suite, container-builder tests included, on a fresh machine or a used one:
 #   1. installs the container builders and makes the local base images (idempotent),
 #   2. starts dockerd (BuildKit) for the tests that build with Docker,
-#   3. checks formatting and lints, then runs every test.
+#   3. checks formatting and lints, then runs every test,
+#   4. stops the dockerd it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ step() { printf '\n==> %s\n' "$*"; }
 step "container builders and base images (scripts/engines.sh setup)"
 scripts/engines.sh setup
 step "dockerd with BuildKit (scripts/engines.sh dockerd)"
+# A dockerd started here is stopped when the suite ends, however it ends.
+trap 'scripts/engines.sh dockerd-stop' EXIT
 scripts/engines.sh dockerd
 eval "$(scripts/engines.sh env)"
 
