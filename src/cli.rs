@@ -1,6 +1,8 @@
 //! The command line: one subcommand per verb.
 
-use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cmd;
 
@@ -42,6 +44,38 @@ pub enum Command {
     /// Write CI workflows that build the images with a layered cache, and clean the cache.
     #[command(subcommand)]
     Ci(cmd::ci::CiCommand),
+}
+
+/// The whole program, for both binaries: parses the command line (`prewarm VERB ...`, or
+/// `cargo prewarm VERB ...`, which cargo runs as `cargo-prewarm prewarm VERB ...`), runs the
+/// verb, prints an error as a person reads it and exits with the error's code.
+pub fn main() -> ! {
+    let cli = parse(std::env::args_os());
+    match run(&cli) {
+        Ok(()) => std::process::exit(0),
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::exit(err.kind().exit_code());
+        }
+    }
+}
+
+/// Parses `args` (the program name first); exits with clap's message on a usage error.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Cli {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    let as_cargo_subcommand = args.first().is_some_and(|a| {
+        std::path::Path::new(a)
+            .file_stem()
+            .is_some_and(|n| n == "cargo-prewarm")
+    }) && args.get(1).is_some_and(|a| a == "prewarm");
+    if !as_cargo_subcommand {
+        return Cli::parse_from(args);
+    }
+    args.remove(1);
+    let matches = Cli::command()
+        .bin_name("cargo prewarm")
+        .get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// Runs the parsed command line.

@@ -78,3 +78,40 @@ fn user_errors_have_no_backtrace() {
         "{stderr}"
     );
 }
+
+#[test]
+fn cargo_prewarm_is_the_same_program() {
+    // cargo runs `cargo-prewarm prewarm VERB ...` for `cargo prewarm VERB ...`, found on PATH.
+    let (_tmp, root) = common::fixture("single");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_cargo-prewarm"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["prewarm", "recipe", "--digest"])
+        .current_dir(&root)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let direct = common::prewarm_ok(&root, &["recipe", "--digest"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), direct);
+    assert!(direct.starts_with("sha256:"), "{direct}");
+    // Usage errors name the cargo spelling.
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-prewarm"))
+        .args(["prewarm", "no-such-verb"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cargo prewarm"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
