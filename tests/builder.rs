@@ -293,40 +293,112 @@ fn ci_workflows_parse_as_yaml() {
 #[test]
 fn ci_github_writes_workflows_that_pass_actionlint() {
     let actionlint = tool("actionlint");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join(".github/workflows");
-    run_ok(
+    let repo_dir = common::ci_repo();
+    // From a subdirectory: the workflows go to the repository root, as GitHub reads them.
+    let sub = repo_dir.path().join("src/deep");
+    std::fs::create_dir_all(&sub).unwrap();
+    let out = repo_dir.path().join(".github/workflows");
+    for extra in [
+        &[][..],
+        &["--no-project"][..],
+        &["--registry", "registry.example.com"][..],
+    ] {
+        run_ok(
+            prewarm()
+                .args([
+                    "ci",
+                    "github",
+                    "--retention-days",
+                    "3",
+                    "--image",
+                    "acme/shop",
+                ])
+                .args(extra)
+                .current_dir(&sub),
+        );
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files.len(),
+            2,
+            "images.yml and cache-cleanup.yml: {files:?}"
+        );
+        let images = std::fs::read_to_string(out.join(ci::IMAGES_WORKFLOW)).unwrap();
+        let cleanup = std::fs::read_to_string(out.join(ci::CLEANUP_WORKFLOW)).unwrap();
+        assert!(cleanup.contains("default: 3") && cleanup.contains("IMAGE_NAME: \"acme/shop\""));
+        if extra.contains(&"--registry") {
+            // Another registry: named secrets to log in, and no clean-up through an API that
+            // only ghcr.io has.
+            assert!(
+                images.contains("secrets.REGISTRY_USERNAME")
+                    && images.contains("secrets.REGISTRY_PASSWORD")
+            );
+            assert!(!images.contains("secrets.GITHUB_TOKEN"), "{images}");
+            assert!(!cleanup.contains("packages/container"), "{cleanup}");
+        } else {
+            assert!(images.contains("password: ${{ secrets.GITHUB_TOKEN }}"));
+            assert!(cleanup.contains("packages/container"));
+        }
+        // actionlint also runs shellcheck on every `run:` script when shellcheck is installed
+        // (with --no-project it once found SC2066 in the clean-up's loop).
+        run_ok(
+            Command::new(&actionlint)
+                .arg("-no-color")
+                .args(&files)
+                .current_dir(repo_dir.path()),
+        );
+    }
+}
+
+#[test]
+fn ci_github_refuses_foreign_workflows_and_missing_dockerfiles() {
+    let repo_dir = common::ci_repo();
+    let out = repo_dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&out).unwrap();
+    let mine = out.join(ci::IMAGES_WORKFLOW);
+    std::fs::write(&mine, "name: images\non: push\n").unwrap();
+    let run = |args: &[&str]| {
         prewarm()
-            .args([
-                "ci",
-                "github",
-                "--retention-days",
-                "3",
-                "--image",
-                "acme/shop",
-                "--output-dir",
-            ])
-            .arg(&out),
+            .args(["ci", "github"])
+            .args(args)
+            .current_dir(repo_dir.path())
+            .output()
+            .unwrap()
+    };
+    let o = run(&[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("refusing to overwrite") && stderr.contains("images.yml"),
+        "{stderr}"
     );
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    assert!(stderr.contains("--force"), "{stderr}");
     assert_eq!(
-        files.len(),
-        2,
-        "images.yml and cache-cleanup.yml: {files:?}"
+        std::fs::read_to_string(&mine).unwrap(),
+        "name: images\non: push\n"
     );
-    let cleanup = std::fs::read_to_string(out.join(ci::CLEANUP_WORKFLOW)).unwrap();
-    assert!(cleanup.contains("default: 3") && cleanup.contains("IMAGE_NAME: \"acme/shop\""));
-    // actionlint also runs shellcheck on every `run:` script when shellcheck is installed.
-    run_ok(
-        Command::new(&actionlint)
-            .arg("-no-color")
-            .args(&files)
-            .current_dir(dir.path()),
+    // --force overwrites; after that the file is prewarm's and is rewritten without it.
+    assert!(run(&["--force"]).status.success());
+    assert!(std::fs::read_to_string(&mine).unwrap().contains(ci::MARKER));
+    assert!(run(&[]).status.success());
+    // A Dockerfile the workflow would build must exist.
+    std::fs::remove_file(repo_dir.path().join("Dockerfile")).unwrap();
+    let o = run(&[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("Dockerfile`, which does not exist") && stderr.contains("prewarm image"),
+        "{stderr}"
     );
+    assert!(run(&["--no-project"]).status.success());
+    std::fs::remove_file(repo_dir.path().join(builder::CHECKED_IN_PATH)).unwrap();
+    let o = run(&["--no-project"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(stderr.contains("prewarm image --builder"), "{stderr}");
 }
 
 // ------------------------------------------------------------------ real builds (buildah)

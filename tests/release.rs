@@ -72,12 +72,12 @@ fn the_schema_check_can_fail() {
 
 #[test]
 fn generated_workflows_pass_the_workflow_schema() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::ci_repo();
     let out = dir.path().join(".github/workflows");
     run_ok(
         prewarm_command()
-            .args(["ci", "github", "--image", "acme/shop", "--output-dir"])
-            .arg(&out),
+            .args(["ci", "github", "--image", "acme/shop"])
+            .current_dir(dir.path()),
     );
     let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
         .unwrap()

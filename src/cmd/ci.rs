@@ -1,6 +1,6 @@
 //! `prewarm ci`: write CI configuration.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
@@ -28,15 +28,20 @@ pub enum CiCommand {
 /// Options of `prewarm ci github`.
 #[derive(Debug, Args)]
 pub struct GithubArgs {
-    /// Where the workflow files go.
-    #[arg(long, value_name = "DIR", default_value = ".github/workflows")]
-    pub output_dir: PathBuf,
+    /// Where the workflow files go [default: `.github/workflows` in the git repository's root,
+    /// found from the current directory upward].
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Overwrite workflow files that prewarm did not write.
+    #[arg(long)]
+    pub force: bool,
     /// The image name in the registry, without tag; the builder image is `<NAME>/rust-builder`
     /// [default: the repository's owner/name].
     #[arg(long, value_name = "NAME")]
     pub image: Option<String>,
-    /// The registry images and the registry cache are pushed to (logged in with the workflow's
-    /// `GITHUB_TOKEN`).
+    /// The registry images and the registry cache are pushed to (ghcr.io: logged in with the
+    /// workflow's `GITHUB_TOKEN`; any other: with the `REGISTRY_USERNAME` and
+    /// `REGISTRY_PASSWORD` secrets).
     #[arg(long, value_name = "HOST", default_value = "ghcr.io")]
     pub registry: String,
     /// Days an unused cache entry or untagged image version is kept by the clean-up.
@@ -133,17 +138,69 @@ impl GithubArgs {
     }
 }
 
+/// The root of the git repository holding `dir` (the nearest ancestor with `.git`), if any.
+fn git_root(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+/// The Dockerfiles the workflow builds must exist, relative to the repository root.
+fn check_dockerfiles(opts: &GithubOptions, root: &Path) -> Result<()> {
+    let builder = (
+        opts.builder_dockerfile.as_str(),
+        "write it with `prewarm image --builder`, or pass --builder-dockerfile",
+    );
+    let project = opts.dockerfile.as_deref().map(|f| {
+        (
+            f,
+            "write it with `prewarm image`, pass --dockerfile, or --no-project to build only the builder image",
+        )
+    });
+    for (file, hint) in std::iter::once(builder).chain(project) {
+        let path = root.join(file);
+        if !path.is_file() {
+            return Err(Error::input(format!(
+                "the workflow builds `{}`, which does not exist",
+                path.display()
+            ))
+            .with_hint(hint));
+        }
+    }
+    Ok(())
+}
+
 /// Runs `prewarm ci`.
 pub fn run(command: &CiCommand) -> Result<()> {
     match command {
         CiCommand::Github(args) => {
             let opts = args.options()?;
+            let cwd = std::env::current_dir()
+                .map_err(|e| Error::io("read the current directory", Path::new("."), &e))?;
+            let root = git_root(&cwd).unwrap_or_else(|| cwd.clone());
+            check_dockerfiles(&opts, &root)?;
+            let dir = args
+                .output_dir
+                .clone()
+                .unwrap_or_else(|| root.join(".github/workflows"));
+            crate::fs::create_dir_all(&dir)?;
             for (name, text) in [
                 (ci::IMAGES_WORKFLOW, ci::render_images(&opts)),
                 (ci::CLEANUP_WORKFLOW, ci::render_cleanup(&opts)),
             ] {
-                let path = args.output_dir.join(name);
-                crate::fs::write_atomic(&path, text)?;
+                let path = dir.join(name);
+                crate::fs::write_output(
+                    &path,
+                    text,
+                    |old| {
+                        String::from_utf8_lossy(old)
+                            .lines()
+                            .take(6)
+                            .any(|l| l.starts_with(ci::MARKER))
+                    },
+                    "a workflow written by prewarm",
+                    args.force,
+                )?;
                 eprintln!("prewarm: wrote `{}`", path.display());
             }
             Ok(())

@@ -210,3 +210,18 @@ pub fn python_tool(name: &str) -> PathBuf {
     assert!(works, "`{name}` is not installed: {ENGINES_HINT}");
     path
 }
+
+/// A git repository (only its `.git` directory) holding the two Dockerfiles `prewarm ci github`
+/// builds by default: `Dockerfile` and `images/rust-builder/Dockerfile`.
+pub fn ci_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+    std::fs::create_dir_all(dir.path().join("images/rust-builder")).unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::write(
+        dir.path().join("images/rust-builder/Dockerfile"),
+        "FROM scratch\n",
+    )
+    .unwrap();
+    dir
+}
