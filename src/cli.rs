@@ -18,9 +18,56 @@ use crate::cmd;
     after_help = "Docker: `prewarm image` writes the planner/cook/build Dockerfile.\nLocally: `prewarm verify --release` proves the cooked dependencies are reused.\nSee `prewarm help <command>` for each verb."
 )]
 pub struct Cli {
+    /// Flags every verb takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
     /// The verb to run.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The flags every verb takes, before or after its name.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct GlobalArgs {
+    /// Print errors only: no progress, notes or cargo output.
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: the commands prewarm runs, and the details a report keeps for -v.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+    /// Colour on standard error.
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        value_name = "WHEN",
+        default_value_t,
+        help = "Colour on standard error (auto: on a terminal, unless NO_COLOR or CARGO_TERM_COLOR say otherwise)",
+        hide_possible_values = true
+    )]
+    pub color: crate::output::ColorChoice,
+}
+
+impl GlobalArgs {
+    /// The UI these flags ask for in this process's environment.
+    pub fn ui(&self) -> crate::output::Ui {
+        use std::io::IsTerminal;
+        let env = |k: &str| std::env::var(k).ok();
+        crate::output::Ui {
+            verbosity: if self.quiet {
+                crate::output::Verbosity::Quiet
+            } else if self.verbose {
+                crate::output::Verbosity::Verbose
+            } else {
+                crate::output::Verbosity::Normal
+            },
+            color: self.color.resolve(
+                env("NO_COLOR").as_deref(),
+                env("CARGO_TERM_COLOR").as_deref(),
+                std::io::stderr().is_terminal(),
+            ),
+        }
+    }
 }
 
 /// prewarm's verbs.
@@ -51,10 +98,11 @@ pub enum Command {
 /// verb, prints an error as a person reads it and exits with the error's code.
 pub fn main() -> ! {
     let cli = parse(std::env::args_os());
+    crate::output::init(cli.global.ui());
     match run(&cli) {
         Ok(()) => std::process::exit(0),
         Err(err) => {
-            eprintln!("error: {err}");
+            eprintln!("{} {err}", crate::output::paint("error:", "31"));
             std::process::exit(err.kind().exit_code());
         }
     }

@@ -93,7 +93,7 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
     };
     if let Err(err) = crate::record::write_after_cook(&facts) {
         if !opts.quiet {
-            eprintln!("prewarm: warning: could not record the cook's settings (`prewarm check` will not find them): {err}");
+            crate::status!("warning: could not record the cook's settings (`prewarm check` will not find them): {err}");
         }
     }
 
@@ -142,11 +142,11 @@ fn checked_target_dirs(workspace_dir: &Path, flags: &BuildFlags) -> Result<Vec<P
 fn summarise(artifacts: &[Artifact], removed: usize, root: &Path, workspace_dir: &Path) {
     let fresh = artifacts.iter().filter(|a| a.fresh).count();
     let external = artifacts.iter().filter(|a| !a.local).count();
-    eprintln!(
-        "prewarm: cooked {external} dependency units ({fresh} already fresh); removed {removed} workspace artifacts"
+    crate::status!(
+        "cooked {external} dependency units ({fresh} already fresh); removed {removed} workspace artifacts"
     );
-    eprintln!(
-        "prewarm: now copy the real sources over `{}` and run the real build in `{}` with the same flags",
+    crate::status!(
+        "now copy the real sources over `{}` and run the real build in `{}` with the same flags",
         root.display(),
         workspace_dir.display()
     );
@@ -165,7 +165,7 @@ fn select(recipe: &mut Recipe, flags: &mut BuildFlags, quiet: bool) -> Result<bo
             let name = spec.split(['@', ':']).next().unwrap_or(&spec).to_string();
             let known = recipe.package_named(&name).is_some();
             if !known && !quiet {
-                eprintln!("prewarm: package `{name}` is not in the recipe (a member without dependencies is left out); nothing of it to cook");
+                crate::status!("package `{name}` is not in the recipe (a member without dependencies is left out); nothing of it to cook");
             }
             known.then_some(name)
         })
@@ -180,7 +180,7 @@ fn select(recipe: &mut Recipe, flags: &mut BuildFlags, quiet: bool) -> Result<bo
             .values()
             .any(|p| p.targets.iter().any(|t| t.kind == DummyKind::Bin && &t.name == bin));
         if !known && !quiet {
-            eprintln!("prewarm: binary `{bin}` is not in the recipe (its package has no dependencies); nothing of it to cook");
+            crate::status!("binary `{bin}` is not in the recipe (its package has no dependencies); nothing of it to cook");
         }
         known
     });
@@ -289,6 +289,8 @@ fn run_build(
         .arg("--manifest-path")
         .arg(workspace_dir.join("Cargo.toml"))
         .arg("--message-format=json-render-diagnostics")
+        // cargo's stderr reaches the user through a pipe: colour is ours to decide.
+        .args(crate::output::ui().color.then_some("--color=always"))
         .args(flags.to_args())
         .args(&opts.extra);
     let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();

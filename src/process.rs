@@ -114,6 +114,7 @@ impl Process {
     }
 
     fn command(&self) -> Command {
+        crate::output::detail(&format!("running `{self}`"));
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);
         if let Some(dir) = &self.cwd {

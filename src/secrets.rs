@@ -26,7 +26,8 @@ const SECRET_WORDS: &[&str] = &[
 const SOURCE_KEYS: &[&str] = &["git", "registry", "index", "registry-index"];
 
 /// What was taken out of a value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// A registry token.
     Token,
@@ -73,7 +74,7 @@ impl Removed {
 }
 
 /// One credential the recipe left out.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Stripped {
     /// The file, relative to the layout root.
     pub file: String,

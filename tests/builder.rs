@@ -556,6 +556,12 @@ fn builder_image_is_built_and_a_project_from_it_reuses_every_unit() {
         r#"{"message":"hello from the builder image","count":"3"}"#
     );
 
+    assert_builder_report(&fixture, expected);
+}
+
+/// The report verb: a real build in a container of the image, counted the same way as the
+/// build above, as text and as JSON.
+fn assert_builder_report(fixture: &Path, expected: usize) {
     // The report verb: a real build in a container of the image, counted the same way.
     let report = run_ok(
         prewarm()
@@ -577,6 +583,29 @@ fn builder_image_is_built_and_a_project_from_it_reuses_every_unit() {
         )),
         "{report}"
     );
+    // The same as JSON, matching its schema.
+    let json = run_ok(
+        prewarm()
+            .args([
+                "builder-report",
+                "--image",
+                BUILDER_TAG,
+                "--format",
+                "json",
+                "--release",
+                "--locked",
+                "--manifest-path",
+            ])
+            .arg(fixture.join("Cargo.toml")),
+    );
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    common::assert_schema("builder-report-schema.json", &json);
+    assert_eq!(json["reused"], json["external_units"]);
+    assert_eq!(
+        json["external_units"].as_u64(),
+        Some(u64::try_from(expected).unwrap())
+    );
+    assert_eq!(json["percent"], 100);
 }
 
 // ------------------------------------------------------------------ help

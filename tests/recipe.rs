@@ -566,3 +566,93 @@ fn found_from_a_subdirectory_as_cargo_finds_it() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no manifest at `nope/Cargo.toml`"));
 }
+
+#[test]
+fn json_summary_matches_its_schema() {
+    let (_tmp, root) = fixture("credentials");
+    let out = prewarm(&root, &["recipe", "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("stripped"),
+        "the credentials go into the JSON: {stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_schema("recipe-summary-schema.json", &json);
+    let on_disk = std::fs::read_to_string(root.join("recipe.json")).unwrap();
+    let recipe: serde_json::Value = serde_json::from_str(&on_disk).unwrap();
+    assert_eq!(json["digest"], recipe["digest"]);
+    let stripped = json["stripped"].as_array().unwrap();
+    assert!(
+        !stripped.is_empty(),
+        "the credentials fixture has credentials: {json:#}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("FIXTURE-TOKEN"),
+        "a value leaked into the summary"
+    );
+    // Not with --digest or --output -: those print something else on stdout.
+    for extra in [&["--digest"][..], &["--output", "-"][..]] {
+        let mut args = vec!["recipe", "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = prewarm(&root, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The schema can fail.
+    let mut broken = json.clone();
+    broken["digest"] = "md5:0".into();
+    assert!(!common::schema_errors("recipe-summary-schema.json", &broken).is_empty());
+}
+
+#[test]
+fn quiet_and_verbose_are_global() {
+    let (_tmp, root) = fixture("single");
+    // -q before or after the verb: nothing on stderr.
+    for args in [&["-q", "recipe"][..], &["recipe", "--quiet"][..]] {
+        let out = prewarm(&root, args);
+        assert!(out.status.success());
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // -v names the commands prewarm runs.
+    let out = prewarm(&root, &["recipe", "-v", "--force"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("running `") && stderr.contains("metadata"),
+        "{stderr}"
+    );
+    // Both at once is a usage error.
+    assert_eq!(
+        prewarm(&root, &["-q", "-v", "recipe"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn color_follows_the_flag_and_the_environment() {
+    let (_tmp, root) = fixture("single");
+    let error_line = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["cook", "--recipe", "missing.json"];
+        all.extend_from_slice(args);
+        let out = common::prewarm_env(&root, &all, env);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(error_line(&["--color", "always"], &[]).starts_with("\x1b[1;31merror:"));
+    assert!(error_line(&["--color", "never"], &[]).starts_with("error:"));
+    // auto: stderr is a pipe here, so no colour unless CARGO_TERM_COLOR says always;
+    // NO_COLOR wins over it.
+    assert!(error_line(&[], &[]).starts_with("error:"));
+    assert!(error_line(&[], &[("CARGO_TERM_COLOR", "always")]).starts_with("\x1b[1;31merror:"));
+    assert!(
+        error_line(&[], &[("CARGO_TERM_COLOR", "always"), ("NO_COLOR", "1")]).starts_with("error:")
+    );
+}

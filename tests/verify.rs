@@ -642,6 +642,7 @@ fn check_names_each_drift_from_the_cook() {
     );
     assert_eq!(code, 11);
     let json: Value = serde_json::from_str(&stdout).unwrap();
+    common::assert_schema("check-schema.json", &json);
     assert_eq!(json["schema"], "prewarm-check/1");
     assert_eq!(json["drift"], true);
     let settings: Vec<&str> = json["differences"]
@@ -651,6 +652,13 @@ fn check_names_each_drift_from_the_cook() {
         .map(|d| d["setting"].as_str().unwrap())
         .collect();
     assert_eq!(settings, ["target"]);
+    // The schema can fail: a difference without its category does not match.
+    let mut broken = json.clone();
+    broken["differences"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("category");
+    assert!(!common::schema_errors("check-schema.json", &broken).is_empty());
 }
 
 #[test]

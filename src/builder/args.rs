@@ -141,7 +141,10 @@ pub fn run(
         "a builder Dockerfile written by prewarm",
         force,
     )?;
-    eprintln!("prewarm: wrote `{}`; build it with", path.display());
-    eprintln!("    docker build -t rust-builder -f {} .", path.display());
+    crate::status!(
+        "wrote `{}`; build it with\n    docker build -t rust-builder -f {} .",
+        path.display(),
+        path.display()
+    );
     Ok(())
 }

@@ -38,6 +38,9 @@ pub struct BuilderReportArgs {
     /// percent.
     #[arg(long, value_name = "PERCENT")]
     pub min_reused: Option<u8>,
+    /// Report format (json: docs/builder-report-schema.json).
+    #[arg(long, value_enum, default_value = "human", value_name = "FORMAT")]
+    pub format: crate::output::Format,
     /// The cargo flags of the real build.
     #[command(flatten)]
     pub flags: BuildFlags,
@@ -150,7 +153,10 @@ pub fn run(args: &BuilderReportArgs) -> Result<()> {
     let ws = crate::metadata::workspace(&manifest)?;
     let root = crate::fs::canonicalize(&ws.root)?;
     let reuse = measure(args.engine, &args.image, &root, &args.flags.to_args())?;
-    crate::outln!("{}", reuse.summary(&args.image))?;
+    match args.format {
+        crate::output::Format::Human => crate::outln!("{}", reuse.summary(&args.image))?,
+        crate::output::Format::Json => crate::output::json(&reuse.report(&args.image))?,
+    }
     if let Some(min) = args.min_reused {
         if reuse.percent() < u32::from(min) {
             return Err(Error::new(
@@ -203,6 +209,24 @@ impl Reuse {
         u32::try_from(self.fresh.len() * 100 / self.total()).unwrap_or(100)
     }
 
+    /// The JSON report (`--format json`), units sorted.
+    pub fn report<'a>(&'a self, image: &'a str) -> ReuseReport<'a> {
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        };
+        ReuseReport {
+            schema: "prewarm-builder-report/1",
+            image,
+            external_units: self.total(),
+            reused: self.fresh.len(),
+            percent: self.percent(),
+            fresh: sorted(&self.fresh),
+            compiled: sorted(&self.compiled),
+        }
+    }
+
     /// A report for a person.
     pub fn summary(&self, image: &str) -> String {
         let mut s = format!(
@@ -218,4 +242,23 @@ impl Reuse {
         }
         s
     }
+}
+
+/// `prewarm builder-report --format json`.
+#[derive(Debug, serde::Serialize)]
+pub struct ReuseReport<'a> {
+    /// `prewarm-builder-report/1`.
+    pub schema: &'static str,
+    /// The builder image measured.
+    pub image: &'a str,
+    /// The project's external units.
+    pub external_units: usize,
+    /// How many of them the image held.
+    pub reused: usize,
+    /// The reused share, in whole percent.
+    pub percent: u32,
+    /// The units the image held (`name`, or `name (build script)`).
+    pub fresh: Vec<String>,
+    /// The units that compiled.
+    pub compiled: Vec<String>,
 }

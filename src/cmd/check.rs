@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Serialize;
 
-use crate::cmd::verify::Format;
 use crate::error::{Error, ErrorKind, Result};
 use crate::flags::{BuildFlags, CargoArgs};
+use crate::output::Format;
 use crate::record::{self, Difference};
 
 /// `prewarm check --help`: what it does, and an example.
@@ -84,7 +84,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
                 differences: &diffs,
                 drift: !costly.is_empty(),
             };
-            crate::outln!("{}", crate::verify::to_json(&report)?)?;
+            crate::output::json(&report)?;
         }
         Format::Human => print_human(&shown, &diffs)?,
     }

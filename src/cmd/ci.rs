@@ -201,7 +201,7 @@ pub fn run(command: &CiCommand) -> Result<()> {
                     "a workflow written by prewarm",
                     args.force,
                 )?;
-                eprintln!("prewarm: wrote `{}`", path.display());
+                crate::status!("wrote `{}`", path.display());
             }
             Ok(())
         }

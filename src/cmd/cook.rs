@@ -32,9 +32,6 @@ pub struct CookArgs {
     /// skeleton paths are overwritten).
     #[arg(long)]
     pub force: bool,
-    /// No cargo output and no summary.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
     /// The cargo command, its flags and pass-through arguments.
     #[command(flatten)]
     pub cargo: CargoArgs,
@@ -55,7 +52,7 @@ pub fn run(args: &CookArgs) -> Result<()> {
         mode: args.cargo.mode.mode(),
         flags: args.cargo.flags.clone(),
         extra: args.cargo.extra.clone(),
-        quiet: args.quiet,
+        quiet: crate::output::quiet(),
     };
     crate::cook::cook(&recipe, &opts)?;
     Ok(())

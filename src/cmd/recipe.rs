@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::Result;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::output::Format;
 use crate::recipe::Recipe;
 use crate::secrets::{Kind, Stripped};
 
@@ -30,6 +33,10 @@ pub struct RecipeArgs {
     /// Where to write the recipe (`-` for standard output).
     #[arg(long, short = 'o', value_name = "FILE", default_value = "recipe.json")]
     pub output: PathBuf,
+    /// How to report what was written: a line on stderr (human), or a JSON summary on stdout
+    /// (schema: docs/recipe-summary-schema.json).
+    #[arg(long, value_enum, default_value = "human", value_name = "FORMAT")]
+    pub format: Format,
     /// Print only the recipe's digest (`sha256:...`); write nothing.
     #[arg(long)]
     pub digest: bool,
@@ -38,34 +45,65 @@ pub struct RecipeArgs {
     pub force: bool,
 }
 
+/// The JSON summary of `prewarm recipe --format json`.
+#[derive(Serialize)]
+struct Summary<'a> {
+    schema: &'static str,
+    /// The file written.
+    output: String,
+    digest: &'a str,
+    packages: usize,
+    files: usize,
+    /// Each credential left out (file and key, never the value).
+    stripped: &'a [Stripped],
+}
+
 /// Runs `prewarm recipe`.
 pub fn run(args: &RecipeArgs) -> Result<()> {
+    let json = args.format == Format::Json;
+    if json && (args.digest || args.output.as_os_str() == "-") {
+        return Err(Error::input(
+            "--format json prints a summary of the recipe written to a file; it cannot go with --digest or --output -",
+        )
+        .with_hint("drop --format json, or name an output file"));
+    }
     let planned = crate::plan::plan(&args.manifest_path)?;
-    report_stripped(&planned.stripped);
-    let recipe = planned.recipe;
+    if !json {
+        report_stripped(&planned.stripped);
+    }
+    let recipe = &planned.recipe;
     if args.digest {
         crate::outln!("{}", recipe.digest)?;
         return Ok(());
     }
-    let json = recipe.to_json();
+    let text = recipe.to_json();
     if args.output.as_os_str() == "-" {
-        crate::output::write(&json)?;
-    } else {
-        crate::fs::write_output(
-            &args.output,
-            json,
-            Recipe::looks_like,
-            "a prewarm recipe",
-            args.force,
-        )?;
-        eprintln!(
-            "prewarm: wrote `{}` ({}, {} packages, {} files)",
-            args.output.display(),
-            recipe.digest,
-            recipe.packages.len(),
-            recipe.files.len()
-        );
+        return crate::output::write(&text);
     }
+    crate::fs::write_output(
+        &args.output,
+        text,
+        Recipe::looks_like,
+        "a prewarm recipe",
+        args.force,
+    )?;
+    if json {
+        return crate::output::json(&Summary {
+            schema: "prewarm-recipe-summary/1",
+            output: args.output.display().to_string(),
+            digest: &recipe.digest,
+            packages: recipe.packages.len(),
+            files: recipe.files.len(),
+            stripped: &planned.stripped,
+        });
+    }
+    crate::status!(
+        "wrote `{}` ({}, {} packages, {} files)",
+        args.output.display(),
+        recipe.digest,
+        recipe.packages.len(),
+        recipe.files.len()
+    );
     Ok(())
 }
 
@@ -73,11 +111,11 @@ pub fn run(args: &RecipeArgs) -> Result<()> {
 /// value), and what it means for reuse when a source URL lost its userinfo.
 fn report_stripped(stripped: &[Stripped]) {
     for s in stripped {
-        eprintln!("prewarm: {s}");
+        crate::status!("{s}");
     }
     if stripped.iter().any(|s| s.kind == Kind::SourceUserinfo) {
-        eprintln!(
-            "prewarm: note: cargo identifies a source by its whole URL, userinfo included: packages the real build fetches from a URL that keeps its userinfo are another source than the cooked ones, and compile again; write such URLs without userinfo and give the credentials to cargo or git another way (`prewarm image --cargo-credentials`, `--git-credentials`)"
+        crate::status!(
+            "note: cargo identifies a source by its whole URL, userinfo included: packages the real build fetches from a URL that keeps its userinfo are another source than the cooked ones, and compile again; write such URLs without userinfo and give the credentials to cargo or git another way (`prewarm image --cargo-credentials`, `--git-credentials`)"
         );
     }
 }

@@ -4,21 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, Parser};
 
 use crate::error::{Error, Result};
 use crate::flags::CargoArgs;
+use crate::output::Format;
 use crate::verify::{self, Options, Progress, Side};
-
-/// Output format of `verify` and `check`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// For people: totals first, then reasons.
-    #[default]
-    Human,
-    /// One JSON document (schema in docs/verify-schema.json).
-    Json,
-}
 
 /// `prewarm verify --help`: what it does, and examples.
 pub const LONG_ABOUT: &str = "\
@@ -66,12 +57,6 @@ pub struct VerifyArgs {
     /// the recipe digest changed. Nothing is built.
     #[arg(long)]
     pub edits: bool,
-    /// Show cargo's raw fingerprint lines for each rebuilt unit.
-    #[arg(long, short = 'v')]
-    pub verbose: bool,
-    /// No progress output.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
     /// The cargo command, its flags and pass-through arguments.
     #[command(flatten)]
     pub cargo: CargoArgs,
@@ -160,12 +145,12 @@ fn parse_build_flags(s: &str) -> Result<CargoArgs> {
 
 /// Runs `prewarm verify`.
 pub fn run(args: &VerifyArgs) -> Result<()> {
-    let progress = Progress::detect(args.quiet);
+    let progress = Progress::detect(crate::output::quiet());
     if args.edits {
         let report = crate::probe::probe_edits(&args.manifest_path, progress)?;
         match args.format {
             Format::Human => crate::output::write(&crate::probe::render_edits(&report))?,
-            Format::Json => crate::outln!("{}", crate::verify::to_json(&report)?)?,
+            Format::Json => crate::output::json(&report)?,
         }
         return if report.stable {
             Ok(())
@@ -195,8 +180,10 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     };
     let report = verify::verify(&opts)?;
     match args.format {
-        Format::Human => crate::output::write(&verify::render_human(&report, args.verbose))?,
-        Format::Json => crate::outln!("{}", crate::verify::to_json(&report)?)?,
+        Format::Human => {
+            crate::output::write(&verify::render_human(&report, crate::output::verbose()))?;
+        }
+        Format::Json => crate::output::json(&report)?,
     }
     if report.passed {
         Ok(())

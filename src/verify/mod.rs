@@ -14,9 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde::Serialize;
-
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::flags::{BuildFlags, Mode};
 use crate::messages::{self, Artifact};
 use crate::process::Process;
@@ -85,12 +83,6 @@ fn target_dirs_with(
         }
     }
     Ok(dirs)
-}
-
-/// A report as pretty JSON.
-pub fn to_json<T: Serialize>(report: &T) -> Result<String> {
-    serde_json::to_string_pretty(report)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot serialise the report: {e}")))
 }
 
 /// Seconds since `t`, rounded to milliseconds.

@@ -31,7 +31,7 @@ impl Progress {
     pub(crate) fn phase(self, step: usize, steps: usize, text: &str) {
         match self {
             Progress::Quiet => {}
-            Progress::Plain => eprintln!("prewarm: [{step}/{steps}] {text}"),
+            Progress::Plain => crate::status!("[{step}/{steps}] {text}"),
             Progress::Terminal => {
                 let mut err = std::io::stderr();
                 let _ = write!(err, "\r\x1b[2K[{step}/{steps}] {text}");

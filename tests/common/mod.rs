@@ -71,6 +71,8 @@ pub fn prewarm_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         "CARGO_ENCODED_RUSTFLAGS",
         "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER",
         "LIBC_BUILD_VERBOSE",
+        "NO_COLOR",
+        "CARGO_TERM_COLOR",
     ] {
         cmd.env_remove(var);
     }
@@ -224,4 +226,25 @@ pub fn ci_repo() -> tempfile::TempDir {
     )
     .unwrap();
     dir
+}
+
+/// The errors of `doc` against the JSON schema `docs/<schema_file>` (none: it conforms).
+pub fn schema_errors(schema_file: &str, doc: &serde_json::Value) -> Vec<String> {
+    let text = std::fs::read_to_string(repo().join("docs").join(schema_file)).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema is a valid JSON schema");
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
+/// Asserts that `doc` conforms to `docs/<schema_file>`.
+pub fn assert_schema(schema_file: &str, doc: &serde_json::Value) {
+    let errors = schema_errors(schema_file, doc);
+    assert!(
+        errors.is_empty(),
+        "does not match docs/{schema_file}:\n{}\n{doc:#}",
+        errors.join("\n")
+    );
 }
