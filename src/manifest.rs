@@ -3,6 +3,7 @@
 //! tests/examples/benches), and point every target at a dummy source. The userinfo of every
 //! URL (`git = "https://user:token@host/x"`) is taken out.
 
+use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use toml::{Table, Value};
@@ -38,6 +39,9 @@ pub struct Options<'a> {
     pub mask_version: bool,
     /// For the workspace root manifest: the member directories to list, relative to it.
     pub members: Option<&'a [String]>,
+    /// For the workspace root manifest: the `[workspace.dependencies]` keys some kept member
+    /// inherits (`dep = { workspace = true }`); the others are left out.
+    pub inherited: Option<&'a BTreeSet<String>>,
 }
 
 /// A normalised manifest and the skeleton targets of its package.
@@ -177,7 +181,11 @@ fn workspace_table(orig: &Table, dir: &Path, opts: &Options<'_>) -> Table {
                 t.insert(key.clone(), value.clone());
             }
             "dependencies" => {
-                t.insert(key.clone(), Value::Table(deps_table(value, dir)));
+                let mut deps = deps_table(value, dir);
+                if let Some(used) = opts.inherited {
+                    deps.retain(|name, _| used.contains(name));
+                }
+                t.insert(key.clone(), Value::Table(deps));
             }
             "package" => {
                 // Only inheritable keys that the skeleton's members still inherit.
@@ -215,6 +223,44 @@ fn workspace_table(orig: &Table, dir: &Path, opts: &Options<'_>) -> Table {
         );
     }
     t
+}
+
+/// The dependency keys a member manifest inherits from `[workspace.dependencies]`
+/// (`dep = { workspace = true }` in any dependency table, target-specific ones included).
+/// A manifest that does not parse inherits nothing here; normalising it reports the error.
+pub fn inherited_dependencies(text: &str) -> BTreeSet<String> {
+    let Ok(doc) = toml::from_str::<Table>(text) else {
+        return BTreeSet::new();
+    };
+    let tables = [
+        "dependencies",
+        "dev-dependencies",
+        "dev_dependencies",
+        "build-dependencies",
+        "build_dependencies",
+    ];
+    let mut out = BTreeSet::new();
+    let mut collect = |t: &Table| {
+        for key in tables {
+            for (name, dep) in t.get(key).and_then(Value::as_table).into_iter().flatten() {
+                if dep.get("workspace").and_then(Value::as_bool) == Some(true) {
+                    out.insert(name.clone());
+                }
+            }
+        }
+    };
+    collect(&doc);
+    for cfg in doc
+        .get("target")
+        .and_then(Value::as_table)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(t) = cfg.1.as_table() {
+            collect(t);
+        }
+    }
+    out
 }
 
 /// Normalises a dependency table: path dependencies lose their version requirement (local

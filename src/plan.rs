@@ -117,6 +117,15 @@ fn manifests(
         m.sort();
         m
     };
+    // `[workspace.dependencies]` entries no kept member inherits cannot change the build:
+    // adding one must not change the recipe.
+    let mut inherited = BTreeSet::new();
+    for (dir, local) in locals {
+        if local.member && !dropped.contains(dir) {
+            let text = crate::fs::read_to_string(&local.package.manifest_path)?;
+            inherited.extend(manifest::inherited_dependencies(&text));
+        }
+    }
 
     let root_is_package = locals.contains_key(root);
     if !root_is_package {
@@ -128,6 +137,7 @@ fn manifests(
                 package: None,
                 mask_version: true,
                 members: Some(&members),
+                inherited: Some(&inherited),
             },
         )?;
         files.add(rel(&root_manifest), n.text, n.removed);
@@ -145,6 +155,7 @@ fn manifests(
                 package: Some(&local.package),
                 mask_version: !local.patched,
                 members: (dir == root).then_some(members.as_slice()),
+                inherited: (dir == root).then_some(&inherited),
             },
         )?;
         files.add(rel(path), n.text, n.removed);

@@ -271,6 +271,40 @@ fn stable_after_new_dependency_free_member() {
 }
 
 #[test]
+fn stable_after_new_unused_workspace_dependency() {
+    assert_stable(
+        "workspace",
+        ".",
+        "a [workspace.dependencies] entry no member uses",
+        |r| {
+            let path = r.join("Cargo.toml");
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.replace(
+                "[workspace.dependencies]\n",
+                "[workspace.dependencies]\nmemchr = { version = \"2\", features = [\"std\"] }\n",
+            );
+            assert!(text.contains("memchr"), "the fixture has a [workspace.dependencies] table");
+            std::fs::write(&path, text).unwrap();
+        },
+    );
+}
+
+#[test]
+fn changes_when_a_member_inherits_a_workspace_dependency_feature() {
+    // The other side: a used entry is part of the recipe (its features change the build).
+    let (_tmp, root) = fixture("workspace");
+    let before = prewarm_ok(&root, &["recipe", "--digest"]);
+    let path = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("itoa = \"1\"", "itoa = { version = \"1\", features = [\"no-panic\"] }"),
+    )
+    .unwrap();
+    assert_ne!(before, prewarm_ok(&root, &["recipe", "--digest"]));
+}
+
+#[test]
 fn changes_when_dependencies_change() {
     // The other side of stability: edits that do change the dependency build change the recipe.
     let (_tmp, root) = fixture("workspace");
