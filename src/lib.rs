@@ -1,8 +1,23 @@
 //! prewarm: build a Rust project's dependencies once, in their own cached container layer,
 //! and prove that the real build reuses them.
 //!
-//! The binary is a thin shell over [`run`]; every verb lives in a module of its own under
-//! [`cmd`], every noun in a module of its own.
+//! The binary is a thin shell over [`cli::main`]; each verb has one file under [`cmd`] with its
+//! `Args` and `run`, and calls into the library. The rooms of the library:
+//!
+//! - planning: [`metadata`] (the one place that runs `cargo metadata`, and finds the manifest),
+//!   [`plan`] (a [`plan::Plan`]: the recipe, the workspace and its layout root from one run),
+//!   [`manifest`], [`lockfile`], [`config`] and [`secrets`] (what goes into a recipe, credentials
+//!   stripped), [`recipe`] (the format and its digest);
+//! - cooking: [`skeleton`] (laying a recipe out, with its inventory), [`cook`], [`artifacts`]
+//!   (removing the workspace's own artifacts at exact paths), [`record`] (the cook record:
+//!   capture, storage, diff);
+//! - proving: [`verify`] (cook, overlay, build, count), [`probe`] (`--edits`), [`reasons`] and
+//!   [`category`] (why a unit rebuilt), [`messages`] (cargo's JSON);
+//! - generating: [`dockerfile`] (the one Dockerfile model, its checks and quoting, the
+//!   `.dockerignore`), [`builder`] (the shared rust-builder image), [`ci`] (GitHub workflows);
+//! - plumbing: [`process`] (the one process builder), [`fs`] (file-system calls that name the
+//!   path, writes that never go through a link), [`output`] (stdout, status lines, `-q`/`-v`/
+//!   `--color`, JSON), [`flags`] (the cargo flags shared by cook, verify and check), [`error`].
 
 #![forbid(unsafe_code)]
 
