@@ -30,16 +30,23 @@ pub struct Cli {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct GlobalArgs {
     /// Print errors only: no progress, notes or cargo output.
-    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    #[arg(
+        long,
+        short = 'q',
+        global = true,
+        conflicts_with = "verbose",
+        display_order = 900
+    )]
     pub quiet: bool,
     /// Print more: the commands prewarm runs, and the details a report keeps for -v.
-    #[arg(long, short = 'v', global = true)]
+    #[arg(long, short = 'v', global = true, display_order = 901)]
     pub verbose: bool,
     /// Colour on standard error.
     #[arg(
         long,
         value_enum,
         global = true,
+        display_order = 902,
         value_name = "WHEN",
         default_value_t,
         help = "Colour on standard error (auto: on a terminal, unless NO_COLOR or CARGO_TERM_COLOR say otherwise)",

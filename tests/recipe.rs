@@ -283,7 +283,10 @@ fn stable_after_new_unused_workspace_dependency() {
                 "[workspace.dependencies]\n",
                 "[workspace.dependencies]\nmemchr = { version = \"2\", features = [\"std\"] }\n",
             );
-            assert!(text.contains("memchr"), "the fixture has a [workspace.dependencies] table");
+            assert!(
+                text.contains("memchr"),
+                "the fixture has a [workspace.dependencies] table"
+            );
             std::fs::write(&path, text).unwrap();
         },
     );
@@ -298,7 +301,10 @@ fn changes_when_a_member_inherits_a_workspace_dependency_feature() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(
         &path,
-        text.replace("itoa = \"1\"", "itoa = { version = \"1\", features = [\"no-panic\"] }"),
+        text.replace(
+            "itoa = \"1\"",
+            "itoa = { version = \"1\", features = [\"no-panic\"] }",
+        ),
     )
     .unwrap();
     assert_ne!(before, prewarm_ok(&root, &["recipe", "--digest"]));
