@@ -64,26 +64,19 @@ fn new_fingerprint_file(
         PathBuf::from(s)
     });
     named.filter(|p| p.is_file()).or_else(|| {
-        reasons::fingerprint_dirs(target_dirs)
+        let dirs: Vec<PathBuf> = reasons::fingerprint_dirs(target_dirs)
             .into_iter()
             .filter(|d| {
                 !before.contains(d)
                     && reasons::dir_package(d).as_deref() == Some(entry.package.as_str())
             })
-            .flat_map(|d| {
-                std::fs::read_dir(d)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
+            .collect();
+        reasons::fingerprint_files(&dirs).into_iter().find(|p| {
+            p.file_stem().and_then(|s| s.to_str()).is_some_and(|s| {
+                s.ends_with(&format!("-{}", entry.target.replace('-', "_")))
+                    || s.ends_with(&format!("-{}", entry.target))
             })
-            .find(|p| {
-                p.extension().is_some_and(|e| e == "json")
-                    && p.file_stem().and_then(|s| s.to_str()).is_some_and(|s| {
-                        s.ends_with(&format!("-{}", entry.target.replace('-', "_")))
-                            || s.ends_with(&format!("-{}", entry.target))
-                    })
-            })
+        })
     })
 }
 

@@ -359,6 +359,21 @@ pub fn compare_fingerprints(cook: &Value, build: &Value) -> Vec<FieldDiff> {
     out
 }
 
+/// The fingerprint files (`<unit>/<kind>-<target>.json`) in the unit directories `dirs` (as
+/// [`fingerprint_dirs`] finds them): cargo writes one when the unit is done.
+pub fn fingerprint_files<'a>(dirs: impl IntoIterator<Item = &'a PathBuf>) -> Vec<PathBuf> {
+    dirs.into_iter()
+        .flat_map(|d| {
+            std::fs::read_dir(d)
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+        })
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect()
+}
+
 /// Fingerprint directories (`<profile>/.fingerprint/<pkg>-<hash>`) under the target directories
 /// (or any directory holding target directories, up to a few levels down).
 pub fn fingerprint_dirs(target_dirs: &[PathBuf]) -> Vec<PathBuf> {

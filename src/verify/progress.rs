@@ -69,16 +69,9 @@ impl Progress {
         // Cargo creates every unit's fingerprint directory up front, and writes the unit's
         // fingerprint file into it when the unit is done.
         let finished = || -> BTreeSet<PathBuf> {
-            crate::reasons::fingerprint_dirs(&[root.to_path_buf()])
-                .iter()
-                .flat_map(|d| {
-                    std::fs::read_dir(d)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Result::ok)
-                })
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            let dirs = crate::reasons::fingerprint_dirs(&[root.to_path_buf()]);
+            crate::reasons::fingerprint_files(&dirs)
+                .into_iter()
                 .collect()
         };
         let stopped = AtomicBool::new(false);
