@@ -259,6 +259,11 @@ impl Recipe {
             }
         }
         for pkg in self.packages.values() {
+            check_package_name(&pkg.name).map_err(|e| {
+                Error::input(format!("`{}`: {}", origin.display(), e.message())).with_hint(
+                    "write the recipe again with `prewarm recipe`; do not edit it by hand",
+                )
+            })?;
             for t in &pkg.targets {
                 check_target_name(&t.name).map_err(|e| {
                     Error::input(format!("`{}`: {}", origin.display(), e.message())).with_hint(
@@ -317,6 +322,16 @@ pub fn join(dir: &str, path: &str) -> PathBuf {
 /// Checks a target name (`--example NAME`, a recipe's target) by cargo's rules for the names
 /// that become file names: letters, digits, `-` and `_`, nothing that could name a path.
 pub fn check_target_name(name: &str) -> Result<()> {
+    check_name(name, "target")
+}
+
+/// Checks a recipe's package name by the same rules: the cleanup after a cook removes
+/// `<target>/doc/<crate>` for each local crate, and a package name is one.
+pub fn check_package_name(name: &str) -> Result<()> {
+    check_name(name, "package")
+}
+
+fn check_name(name: &str, what: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 255
         && name
@@ -326,8 +341,8 @@ pub fn check_target_name(name: &str) -> Result<()> {
         return Ok(());
     }
     let shown: String = name.escape_debug().collect();
-    Err(Error::input(format!("`{shown}` is not a valid cargo target name"))
-        .with_hint("target names are made of letters, digits, `-` and `_` (no `/`, `\\`, `.` or control characters), as cargo requires"))
+    Err(Error::input(format!("`{shown}` is not a valid cargo {what} name"))
+        .with_hint(format!("{what} names are made of letters, digits, `-` and `_` (no `/`, `\\`, `.` or control characters), as cargo requires")))
 }
 
 /// What a recipe path names: a directory (the workspace, a package) may be the layout root
