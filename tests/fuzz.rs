@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use prewarm::cook::{self, Options};
 use prewarm::flags::{BuildFlags, Mode};
 use prewarm::recipe::{Recipe, TargetKind};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// The seed of a run when `PREWARM_FUZZ_SEED` is not set.
 const DEFAULT_SEED: u64 = 0x7072_6577_6172_6d31;
@@ -42,6 +42,11 @@ const ABSENT_BIN: &str = "prewarm-fuzz-absent-bin";
 const SENTINEL: &str = "sentinel: prewarm must never write, replace or delete this\n";
 
 fn main() -> ExitCode {
+    // test runners list a binary's tests first (`--list`); this binary is one test
+    if std::env::args().any(|a| a == "--list") {
+        println!("fuzz: test");
+        return ExitCode::SUCCESS;
+    }
     let cfg = match Config::from_env() {
         Ok(cfg) => cfg,
         Err(e) => {
@@ -324,10 +329,10 @@ fn run_one(
         for e in walkdir::WalkDir::new(&world.sandbox)
             .follow_links(false)
             .min_depth(1)
+            .into_iter()
+            .flatten()
         {
-            if let Ok(e) = e {
-                println!("  {:?}", entry(&world.sandbox, &e));
-            }
+            println!("  {:?}", entry(&world.sandbox, &e));
         }
     }
     let result = result.and_then(|()| run.check_world());
@@ -667,7 +672,7 @@ impl Case<'_> {
                 );
                 let to = self.world.outer.join(to);
                 let at = sb.join(name);
-                if prewarm::fs::check_no_symlink(&sb, Path::new(name)).is_ok()
+                if !via_symlink(&sb, Path::new(name))
                     && std::fs::create_dir_all(at.parent().unwrap()).is_ok()
                     && std::os::unix::fs::symlink(&to, &at).is_ok()
                 {
@@ -688,7 +693,7 @@ impl Case<'_> {
                 ],
             );
             let at = sb.join(name);
-            if prewarm::fs::check_no_symlink(&sb, Path::new(name)).is_ok()
+            if !via_symlink(&sb, Path::new(name))
                 && !at.exists()
                 && std::fs::create_dir_all(at.parent().unwrap()).is_ok()
                 && std::fs::hard_link(self.world.outer.join("hard.txt"), &at).is_ok()
@@ -709,7 +714,7 @@ impl Case<'_> {
         else {
             return;
         };
-        if prewarm::fs::check_no_symlink(&self.world.sandbox, &rel_in_sb).is_err()
+        if via_symlink(&self.world.sandbox, &rel_in_sb)
             || rel_in_sb
                 .components()
                 .any(|c| !matches!(c, std::path::Component::Normal(_)))
@@ -727,7 +732,7 @@ impl Case<'_> {
     /// Rewrites the skeleton record left by the first cook with a mutated one.
     fn tamper_record(&mut self) {
         let rel = Path::new(prewarm::skeleton::RECORD);
-        if prewarm::fs::check_no_symlink(&self.world.sandbox, rel).is_err() {
+        if via_symlink(&self.world.sandbox, rel) {
             return;
         }
         let path = self.world.sandbox.join(rel);
@@ -808,6 +813,16 @@ impl Case<'_> {
     }
 }
 
+/// Whether a symlink is on the way from `base` to `base/rel` (the harness's own check, so a
+/// broken check in prewarm cannot make the harness write outside the sandbox).
+fn via_symlink(base: &Path, rel: &Path) -> bool {
+    let mut cur = base.to_path_buf();
+    rel.components().any(|c| {
+        cur.push(c);
+        std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink())
+    })
+}
+
 impl Planted {
     fn is_empty(&self) -> bool {
         self.symlinks.is_empty() && self.hard_links.is_empty()
@@ -823,32 +838,28 @@ fn check_error(e: &prewarm::Error) -> Result<(), String> {
     Ok(())
 }
 
-/// An error's message with the quoted parts and the words holding digits (numbers, hashes)
-/// masked: what kind of error it is.
+/// An error's first line with the quoted parts and the words holding digits or JSON (numbers,
+/// hashes, values) masked: what kind of error it is.
 fn shape(e: &prewarm::Error) -> String {
+    let line = e.message().lines().next().unwrap_or_default();
+    // serde's messages end with the position; the cut keeps their kind
+    let line = &line[..line.find(" at line ").unwrap_or(line.len())];
     let mut unquoted = String::new();
-    for (i, part) in e.message().split('`').enumerate() {
+    for (i, part) in line.split('`').enumerate() {
         unquoted.push_str(if i % 2 == 0 { part } else { "`…`" });
     }
-    let mut out = format!("{:?}: ", e.kind());
-    let mut word = String::new();
-    for c in unquoted.chars().chain(std::iter::once(' ')) {
-        if c.is_alphanumeric() {
-            word.push(c);
-            continue;
-        }
-        if word.chars().any(|w| w.is_ascii_digit()) {
-            out.push('N');
-        } else {
-            out.push_str(&word);
-        }
-        word.clear();
-        out.push(c);
-    }
-    // serde's messages end with the position; the cut keeps their kind
-    let cut = out.find(" at line ").unwrap_or(out.len());
-    out.truncate(cut);
-    out.trim_end().chars().take(110).collect()
+    let words: Vec<&str> = unquoted
+        .split(' ')
+        .map(|w| {
+            if w.contains(|c: char| c.is_ascii_digit() || "[]{}\"\\".contains(c)) {
+                "N"
+            } else {
+                w
+            }
+        })
+        .collect();
+    let shape = format!("{:?}: {}", e.kind(), words.join(" "));
+    shape.chars().take(100).collect()
 }
 
 /// Stamps the digest of the recipe `v` parses as, if it parses as one; true when it did.
@@ -940,6 +951,89 @@ fn mutate_bytes(rng: &mut fastrand::Rng, bytes: &mut Vec<u8>, other: &[u8]) {
     }
 }
 
+/// Path components for hostile paths.
+const PARTS: &[&str] = &[
+    "..",
+    "..",
+    ".",
+    "",
+    "src",
+    "lib.rs",
+    "main.rs",
+    "Cargo.toml",
+    "Cargo.lock",
+    ".prewarm",
+    "skeleton.json",
+    "target",
+    "doc",
+    "debug",
+    "deps",
+    "victim",
+    "esc.rs",
+    "examples",
+    "bin",
+    "link",
+    "linked",
+    "recipe.json",
+    "CACHEDIR.TAG",
+    ".cargo",
+    "config.toml",
+    "a",
+    "b",
+    "cook",
+    "é",
+    "日本",
+    "\u{202e}sr.bil",
+    "con",
+    "nul",
+    " ",
+    "-",
+    "x\\y",
+    "\\",
+    "a\0b",
+    "\0",
+    "~",
+    "$HOME",
+    "*",
+    "lib.rs\n",
+    "keep.txt",
+    "hard.txt",
+];
+/// Path components the reader lets through.
+const PLAIN: &[&str] = &[
+    "src",
+    "lib.rs",
+    "main.rs",
+    "Cargo.toml",
+    "Cargo.lock",
+    "target",
+    "doc",
+    "debug",
+    "deps",
+    "victim",
+    "examples",
+    "bin",
+    "link",
+    "recipe.json",
+    "CACHEDIR.TAG",
+    ".cargo",
+    "config.toml",
+    "a",
+    "b",
+    "é",
+    "日本",
+    "\u{202e}sr.bil",
+    " ",
+    "-",
+    "~",
+    "$HOME",
+    "*",
+    "lib.rs\n",
+    "build.rs",
+    "benches",
+    "tests",
+];
+
 /// Structural mutations of a recipe's JSON.
 struct Mutator<'a> {
     rng: &'a mut fastrand::Rng,
@@ -985,86 +1079,6 @@ impl Mutator<'_> {
     /// A path made to break a layout: `..`, absolute, NUL, backslashes, very long, unicode,
     /// names of links and sentinels, prewarm's own files.
     fn path(&mut self) -> String {
-        const PARTS: &[&str] = &[
-            "..",
-            "..",
-            ".",
-            "",
-            "src",
-            "lib.rs",
-            "main.rs",
-            "Cargo.toml",
-            "Cargo.lock",
-            ".prewarm",
-            "skeleton.json",
-            "target",
-            "doc",
-            "debug",
-            "deps",
-            "victim",
-            "esc.rs",
-            "examples",
-            "bin",
-            "link",
-            "linked",
-            "recipe.json",
-            "CACHEDIR.TAG",
-            ".cargo",
-            "config.toml",
-            "a",
-            "b",
-            "cook",
-            "é",
-            "日本",
-            "\u{202e}sr.bil",
-            "con",
-            "nul",
-            " ",
-            "-",
-            "x\\y",
-            "\\",
-            "a\0b",
-            "\0",
-            "~",
-            "$HOME",
-            "*",
-            "lib.rs\n",
-            "keep.txt",
-            "hard.txt",
-        ];
-        const PLAIN: &[&str] = &[
-            "src",
-            "lib.rs",
-            "main.rs",
-            "Cargo.toml",
-            "Cargo.lock",
-            "target",
-            "doc",
-            "debug",
-            "deps",
-            "victim",
-            "examples",
-            "bin",
-            "link",
-            "recipe.json",
-            "CACHEDIR.TAG",
-            ".cargo",
-            "config.toml",
-            "a",
-            "b",
-            "é",
-            "日本",
-            "\u{202e}sr.bil",
-            " ",
-            "-",
-            "~",
-            "$HOME",
-            "*",
-            "lib.rs\n",
-            "build.rs",
-            "benches",
-            "tests",
-        ];
         if self.rng.bool() {
             // a path the reader lets through, to reach the layout
             let parts: Vec<&str> = (0..self.rng.usize(1..=4))
@@ -1100,11 +1114,19 @@ impl Mutator<'_> {
             }
             _ => {}
         }
+        // after an escaping prefix, half the time a plain tail, so that only the prefix is
+        // left for the reader to catch
+        let plain = (1..=5).contains(&r) && self.rng.bool();
         for i in 0..self.rng.usize(1..=5) {
             if i > 0 {
-                s.push_str(pick(self.rng, &["/", "/", "/", "//", "\\", "/./"]));
+                let seps: &[&str] = if plain {
+                    &["/"]
+                } else {
+                    &["/", "/", "/", "//", "\\", "/./"]
+                };
+                s.push_str(pick(self.rng, seps));
             }
-            s.push_str(pick(self.rng, PARTS));
+            s.push_str(pick(self.rng, if plain { PLAIN } else { PARTS }));
         }
         if self.rng.u8(..10) == 0 {
             s.push('/');
@@ -1162,10 +1184,6 @@ impl Mutator<'_> {
                     .to_string()
             }
         }
-    }
-
-    fn package_map<'v>(&mut self, v: &'v mut Value) -> Option<&'v mut Map<String, Value>> {
-        v.get_mut("packages").and_then(Value::as_object_mut)
     }
 
     /// One string anywhere in the tree (a value, not a key) made hostile.
@@ -1226,7 +1244,7 @@ impl Mutator<'_> {
         let name = self.name();
         let targets: Vec<Value> = (0..self.rng.usize(0..4)).map(|_| self.target()).collect();
         let member = self.rng.bool();
-        if let Some(map) = self.package_map(v) {
+        if let Some(map) = v.get_mut("packages").and_then(Value::as_object_mut) {
             map.insert(
                 dir,
                 json!({ "name": name, "member": member, "targets": targets }),
@@ -1360,7 +1378,7 @@ impl Mutator<'_> {
         replace_node(v, &mut target, replacement);
     }
 
-    /// One node wrapped in arrays or objects, up to far beyond serde_json's recursion limit.
+    /// One node wrapped in arrays or objects, up to far beyond `serde_json`'s recursion limit.
     fn nest(&mut self, v: &mut Value) {
         let depth = if self.rng.bool() {
             self.rng.usize(1..8)
@@ -1536,6 +1554,7 @@ struct Stats {
 }
 
 impl Stats {
+    #[allow(clippy::cast_precision_loss)] // reason: a rate to read, not a count to keep
     fn print(&self, cfg: &Config, elapsed: Duration) {
         println!(
             "fuzz: seed {} ({:#x}), {:.1} s, {} iterations ({:.0}/s)",
@@ -1559,11 +1578,17 @@ impl Stats {
             self.slowest.1
         );
         for (what, errors) in [("reader", &self.read_errors), ("cook", &self.cook_errors)] {
-            println!("fuzz: {} distinct {what} errors:", errors.len());
+            println!(
+                "fuzz: {} distinct {what} errors (kinds of message):",
+                errors.len()
+            );
             let mut by_count: Vec<(&String, &u64)> = errors.iter().collect();
             by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-            for (shape, n) in by_count {
+            for (shape, n) in by_count.iter().take(15) {
                 println!("fuzz:   {n:>8}  {shape}");
+            }
+            if by_count.len() > 15 {
+                println!("fuzz:   ... and {} rarer ones", by_count.len() - 15);
             }
         }
     }
