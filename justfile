@@ -21,6 +21,11 @@ lint:
 e2e:
     cargo test --locked --test cook --test verify
 
+# Fuzzes the recipe reader and the skeleton layout for SECS seconds (SEED picks the cases; a
+# failure prints the case seed to replay with PREWARM_FUZZ_CASE=<seed> cargo test --test fuzz).
+fuzz SECS="600" SEED="":
+    PREWARM_FUZZ_SECS={{SECS}} PREWARM_FUZZ_SEED={{SEED}} cargo test --locked --test fuzz
+
 # Regenerates the checked-in Dockerfiles (images/, examples/) from the current code.
 images:
     PREWARM_BLESS=1 cargo test --locked --test image --test builder -- checked_in

@@ -116,7 +116,8 @@ pub fn remove_local(layout: &Layout, names: &LocalNames) -> Result<usize> {
     }
     if layout.doc {
         for doc in layout.dirs("doc") {
-            for krate in &crates {
+            // a crate name is a file name; anything else would reach outside `doc/`
+            for krate in crates.iter().filter(|k| is_file_name(k)) {
                 for path in [doc.join(krate), doc.join("src").join(krate)] {
                     if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
                         crate::fs::remove_dir_all(&path)?;
@@ -161,6 +162,14 @@ fn clean_profile_dir(dir: &Path, names: &LocalNames, crates: &BTreeSet<String>) 
             })
     })?;
     Ok(removed)
+}
+
+/// Whether `name` is a single plain path component (no separator, not `.` or `..`).
+fn is_file_name(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    !name.contains(['/', '\\', '\0'])
+        && matches!(parts.next(), Some(std::path::Component::Normal(_)))
+        && parts.next().is_none()
 }
 
 /// `<name>-<16 hex digits>` optionally followed by `.<extension>`.
@@ -216,6 +225,35 @@ mod tests {
         assert!(!is_hashed("app-extra-0123456789abcdef", "app"));
         assert!(!is_hashed("app-0123", "app"));
         assert!(!is_hashed("apple-0123456789abcdef", "app"));
+    }
+
+    #[test]
+    fn the_doc_cleanup_never_leaves_the_doc_directory() {
+        // found by tests/fuzz.rs: a package named `../../../../victim` made `cook --doc`
+        // remove a directory beside the cook directory
+        let home = tempfile::tempdir().unwrap();
+        let target = home.path().join("cook/target");
+        let victim = home.path().join("victim");
+        for dir in [
+            target.join("doc/src/ok"),
+            target.join("doc/ok"),
+            victim.join("src"),
+        ] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        let mut names = LocalNames::default();
+        names.add("ok", ["../../../../victim", "../../../victim"]);
+        names.add("../../../../victim", Vec::<String>::new());
+        names.add(&victim.to_string_lossy(), Vec::<String>::new());
+        let layout = Layout {
+            roots: vec![target.clone()],
+            profile: "debug".into(),
+            triples: BTreeSet::new(),
+            doc: true,
+        };
+        assert_eq!(remove_local(&layout, &names).unwrap(), 2);
+        assert!(victim.join("src").is_dir());
+        assert!(!target.join("doc/ok").exists() && !target.join("doc/src/ok").exists());
     }
 
     #[test]

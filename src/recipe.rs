@@ -236,16 +236,15 @@ impl Recipe {
 
     /// Every path a recipe names must stay inside the layout root.
     fn validate_paths(&self, origin: &Path) -> Result<()> {
-        check_relative(&self.workspace, origin)?;
+        check_relative(&self.workspace, Names::Dir, origin)?;
         for (dir, pkg) in &self.packages {
-            check_relative(dir, origin)?;
+            check_relative(dir, Names::Dir, origin)?;
             for t in &pkg.targets {
-                check_relative(&t.path, origin)?;
-                check_relative(&format!("{dir}/{}", t.path), origin)?;
+                check_relative(&t.path, Names::File, origin)?;
             }
         }
         for path in self.files.keys() {
-            check_relative(path, origin)?;
+            check_relative(path, Names::File, origin)?;
             if Path::new(path)
                 .components()
                 .find(|c| matches!(c, Component::Normal(_)))
@@ -261,6 +260,11 @@ impl Recipe {
             }
         }
         for pkg in self.packages.values() {
+            check_package_name(&pkg.name).map_err(|e| {
+                Error::input(format!("`{}`: {}", origin.display(), e.message())).with_hint(
+                    "write the recipe again with `prewarm recipe`; do not edit it by hand",
+                )
+            })?;
             for t in &pkg.targets {
                 check_target_name(&t.name).map_err(|e| {
                     Error::input(format!("`{}`: {}", origin.display(), e.message())).with_hint(
@@ -316,10 +320,19 @@ pub fn join(dir: &str, path: &str) -> PathBuf {
     }
 }
 
-/// A recipe path must be relative, non-empty, free of `..`, and plain UTF-8 components.
 /// Checks a target name (`--example NAME`, a recipe's target) by cargo's rules for the names
 /// that become file names: letters, digits, `-` and `_`, nothing that could name a path.
 pub fn check_target_name(name: &str) -> Result<()> {
+    check_name(name, "target")
+}
+
+/// Checks a recipe's package name by the same rules: the cleanup after a cook removes
+/// `<target>/doc/<crate>` for each local crate, and a package name is one.
+pub fn check_package_name(name: &str) -> Result<()> {
+    check_name(name, "package")
+}
+
+fn check_name(name: &str, what: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 255
         && name
@@ -329,15 +342,28 @@ pub fn check_target_name(name: &str) -> Result<()> {
         return Ok(());
     }
     let shown: String = name.escape_debug().collect();
-    Err(Error::input(format!("`{shown}` is not a valid cargo target name"))
-        .with_hint("target names are made of letters, digits, `-` and `_` (no `/`, `\\`, `.` or control characters), as cargo requires"))
+    Err(Error::input(format!("`{shown}` is not a valid cargo {what} name"))
+        .with_hint(format!("{what} names are made of letters, digits, `-` and `_` (no `/`, `\\`, `.` or control characters), as cargo requires")))
 }
 
-fn check_relative(path: &str, origin: &Path) -> Result<()> {
+/// What a recipe path names: a directory (the workspace, a package) may be the layout root
+/// itself, `.`; a file may not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Names {
+    Dir,
+    File,
+}
+
+/// A recipe path must be relative, non-empty, free of `..`, and in the one spelling `prewarm
+/// recipe` writes: plain components joined by single `/`, no `.` component, no trailing `/`.
+/// Two spellings of one path would be two entries of the skeleton record for one file, and the
+/// cook would not recognise its own layout.
+fn check_relative(path: &str, names: Names, origin: &Path) -> Result<()> {
     let bad = |why: &str| {
         Err(Error::input(format!(
-            "`{}` names the path `{path}`, which {why}",
-            origin.display()
+            "`{}` names the path `{}`, which {why}",
+            origin.display(),
+            path.escape_debug()
         ))
         .with_hint("a recipe's paths stay inside the directory it is cooked in; write the recipe again with `prewarm recipe`"))
     };
@@ -357,6 +383,18 @@ fn check_relative(path: &str, origin: &Path) -> Result<()> {
             Component::ParentDir => return bad("escapes the layout root with `..`"),
             Component::RootDir | Component::Prefix(_) => return bad("is absolute"),
         }
+    }
+    if path == "." {
+        return if names == Names::Dir {
+            Ok(())
+        } else {
+            bad("is the layout root itself, not a file")
+        };
+    }
+    if path.split('/').any(|c| c.is_empty() || c == ".") {
+        return bad(
+            "is not in the form `prewarm recipe` writes (a `.` component, `//` or a trailing `/`)",
+        );
     }
     Ok(())
 }

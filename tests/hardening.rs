@@ -406,3 +406,77 @@ fn edits_probe_on_a_single_package_says_the_member_edit_does_not_apply() {
         .unwrap();
     assert!(member["not_applicable"].is_string(), "{member}");
 }
+
+// ---- 5.1 found by the fuzz target (tests/fuzz.rs) ----------------------------------------
+
+/// A restamped recipe in `home/cook`, with `edit` applied; returns the cook directory.
+fn hostile_recipe_in(home: &Path, edit: impl Fn(&mut serde_json::Value)) -> std::path::PathBuf {
+    let (_g, real) = fixture("single");
+    prewarm_ok(&real, &["recipe"]);
+    let cook = home.join("cook");
+    std::fs::create_dir_all(&cook).unwrap();
+    std::fs::rename(real.join("recipe.json"), cook.join("recipe.json")).unwrap();
+    common::restamp(&cook, edit);
+    cook
+}
+
+#[test]
+fn a_recipe_package_name_that_names_a_path_is_refused_before_the_doc_cleanup() {
+    // `cook --doc` removes `<target>/doc/<crate>` and `<target>/doc/src/<crate>` for every
+    // local crate, and a package's name is one: from `<cook>/target/doc/src`, four `..` lead
+    // to the directory that holds the cook directory
+    let home = tempfile::tempdir().unwrap();
+    let victim = home.path().join("victim/keep.txt");
+    write(&victim, "the user's own file\n");
+    let cook = hostile_recipe_in(home.path(), |v| {
+        let pkg = v["packages"].as_object_mut().unwrap().values_mut().next();
+        pkg.unwrap()["name"] = serde_json::json!("../../../../victim");
+    });
+    let out = prewarm(&cook, &["cook", "--quiet", "--doc"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        victim.is_file(),
+        "the doc cleanup deleted `{}`",
+        victim.display()
+    );
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("../../../../victim") && stderr.contains("package name"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("(hint: ") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    assert_eq!(listing(&cook), vec!["recipe.json".to_string()]);
+}
+
+#[test]
+fn a_recipe_path_in_another_spelling_is_refused() {
+    // `./crates/y/src/lib.rs` is `crates/y/src/lib.rs`, but the skeleton record kept the
+    // spelling, so a second cook took the cook's own file for a user's and refused to cook
+    for (field, path) in [
+        ("files", "./Cargo.lock"),
+        ("files", "src//x.rs"),
+        ("files", "src/x.rs/"),
+        ("files", "."),
+        ("packages", "./"),
+    ] {
+        let home = tempfile::tempdir().unwrap();
+        let cook = hostile_recipe_in(home.path(), |v| {
+            let map = v[field].as_object_mut().unwrap();
+            let (first, value) = map
+                .iter()
+                .next()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .unwrap();
+            if field == "packages" {
+                map.remove(&first);
+            }
+            map.insert(path.to_string(), value);
+        });
+        let err = cook_error(&cook, &["cook", "--quiet"]);
+        assert!(err.contains(&format!("the path `{path}`")), "{path}: {err}");
+        assert_eq!(listing(&cook), vec!["recipe.json".to_string()], "{path}");
+    }
+}
