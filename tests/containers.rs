@@ -1331,6 +1331,30 @@ struct StageImage {
     config: PathBuf,
 }
 
+/// The layer `blob` as a plain tar: itself, or (for a compressed one) a copy unpacked once
+/// under `layout/plain/`. `--disable-compression` does not keep buildah from reusing the
+/// compressed blobs it already has for the base images' layers.
+fn uncompressed(layout: &Path, blob: &Path, media: &str) -> PathBuf {
+    let tool = match media.rsplit_once('+').map(|(_, c)| c) {
+        None => return blob.to_path_buf(),
+        Some("gzip") => "gzip",
+        Some("zstd") => "zstd",
+        Some(other) => panic!("a layer compressed with {other}: {}", blob.display()),
+    };
+    let plain = layout.join("plain").join(blob.file_name().unwrap());
+    if !plain.is_file() {
+        std::fs::create_dir_all(plain.parent().unwrap()).unwrap();
+        let partial = plain.with_extension("partial");
+        let mut c = Command::new(tool);
+        c.arg("-dc")
+            .arg(blob)
+            .stdout(std::fs::File::create(&partial).unwrap());
+        check(c);
+        std::fs::rename(&partial, &plain).unwrap();
+    }
+    plain
+}
+
 /// Reads the image `reference` of the OCI layout at `layout`.
 fn read_layout(layout: &Path, reference: &str, stage: &'static str) -> StageImage {
     let json = |path: &Path| -> serde_json::Value {
@@ -1364,14 +1388,9 @@ fn read_layout(layout: &Path, reference: &str, stage: &'static str) -> StageImag
         .enumerate()
         .map(|(i, l)| {
             let media = l["mediaType"].as_str().unwrap_or_default();
-            assert!(
-                media.ends_with(".tar"),
-                "layer {i} of {stage} is not an uncompressed tar: {media}"
-            );
-            (
-                blob(l["digest"].as_str().unwrap()),
-                history.get(i).cloned().unwrap_or_default(),
-            )
+            let blob = blob(l["digest"].as_str().unwrap());
+            let history = history.get(i).cloned().unwrap_or_default();
+            (uncompressed(layout, &blob, media), history)
         })
         .collect();
     StageImage {
