@@ -1465,24 +1465,14 @@ fn scan_image(image: &StageImage) -> Vec<Finding> {
     findings
 }
 
-/// Every layer of every stage (`buildah build --layers` keeps them, and each stage is tagged
-/// through `--target`), the image configurations, `buildah inspect`, the recipe and the cook
-/// record hold no planted token, but where the token is in a project file that the
-/// build stage needs and copies (see [`Fate`]). The scanner's controls: a comment in the
-/// sources and an empty file's name (in both `COPY . .` layers), and a plain `[env]` value
-/// (in the cook stage's copy of the recipe).
-#[test]
-fn buildah_secrets_stay_out_of_every_layer() {
-    const STAGES: [&str; 5] = ["base", "planner", "cook", "build", "runtime"];
-    let _one_at_a_time = serial();
-    let prewarm_image = setup();
-    let t = Instant::now();
-    let (_tmp, root) = fixture("credentials");
+/// A copy of the credentials fixture with every token of [`PLANTED`] in its place, and the
+/// git dependency `tracked` served by a `git daemon` (stopped when the last value drops).
+fn secrets_project() -> (tempfile::TempDir, PathBuf, tempfile::TempDir, GitDaemon) {
+    let (tmp, root) = fixture("credentials");
     let git_dir = tempfile::tempdir().unwrap();
     tracked_repo(git_dir.path());
     let daemon = GitDaemon::start(git_dir.path());
-    let tracked_url = format!("git://127.0.0.1:{}/tracked", daemon.port);
-    plant_tokens(&root, &tracked_url);
+    plant_tokens(&root, &format!("git://127.0.0.1:{}/tracked", daemon.port));
     // The lockfile gains `tracked` (cargo fetches it from the daemon).
     let mut lock = cmd(
         &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
@@ -1501,10 +1491,18 @@ fn buildah_secrets_stay_out_of_every_layer() {
             );
         }
     }
+    (tmp, root, git_dir, daemon)
+}
 
-    // The recipe, as the planner writes it, and what prewarm says while writing it.
-    let recipe = common::prewarm(&root, &["recipe", "--output", "-"]);
-    assert!(recipe.status.success());
+/// The recipe, as the planner writes it, and what prewarm says while writing it, hold no
+/// token; the recipe keeps the plain `[env]` value.
+fn assert_recipe_clean(root: &Path) {
+    let recipe = common::prewarm(root, &["recipe", "--output", "-"]);
+    assert!(
+        recipe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recipe.stderr)
+    );
     for (what, text) in [
         ("the recipe", &recipe.stdout),
         ("its stderr", &recipe.stderr),
@@ -1523,33 +1521,31 @@ fn buildah_secrets_stay_out_of_every_layer() {
         String::from_utf8_lossy(&recipe.stdout).contains("PWCONTROL-kept-env"),
         "the recipe lost the plain [env] value"
     );
+}
 
-    let (context, dockerfile) = fixture_scenario(prewarm_image, &root, ".", &[]);
-    let tag = run_tag("localhost/prewarm-test/secrets");
-    build(Engine::Buildah, &context, &dockerfile, &tag, &[]);
-    let out = run_in(
-        Engine::Buildah,
-        &tag,
-        &["/usr/local/bin/fixture-credentials"],
-    );
-    let want = format!(
-        "fixture-credentials: the real value, 42, tracked saw {} bytes",
-        "PWTOKEN-build-script-env".len()
-    );
-    assert!(out.contains(&want), "expected `{want}`:\n{out}");
-
-    // Each stage tagged (every step is cached by now) and exported, uncompressed, into one
-    // OCI layout (the layers the stages share are written once).
+/// Tags each stage (`--target`; every step is cached after a full build) and exports it,
+/// uncompressed, into one OCI layout (the layers the stages share are written once); returns
+/// the stages' images, `buildah inspect` of each, and the layout's guard.
+fn export_stages(
+    context: &Path,
+    dockerfile: &Path,
+    tag: &str,
+    stages: &[&'static str],
+) -> (
+    Vec<StageImage>,
+    Vec<(&'static str, String)>,
+    tempfile::TempDir,
+) {
     let layout_dir = tempfile::tempdir().unwrap();
     let layout = layout_dir.path().join("oci");
     let mut images = Vec::new();
     let mut inspected = Vec::new();
-    for stage in STAGES {
+    for &stage in stages {
         let stage_tag = format!("{tag}-{stage}");
         build(
             Engine::Buildah,
-            &context,
-            &dockerfile,
+            context,
+            dockerfile,
             &stage_tag,
             &["--target", stage],
         );
@@ -1569,60 +1565,11 @@ fn buildah_secrets_stay_out_of_every_layer() {
             check(cmd("buildah", &["inspect", "--type", "image", &stage_tag])),
         ));
     }
-    drop(daemon);
+    (images, inspected, layout_dir)
+}
 
-    // Whether a finding is in a layer its stage adds over the stage it starts from.
-    let own = |f: &Finding| -> bool {
-        let from = match f.stage {
-            "planner" | "cook" => images[0].layers.len(),
-            "build" => images[2].layers.len(),
-            _ => 0,
-        };
-        f.index.is_some_and(|i| i >= from)
-    };
-
-    let mut findings = Vec::new();
-    for image in &images {
-        findings.extend(scan_image(image));
-    }
-    for (stage, text) in &inspected {
-        for p in PLANTED.iter().filter(|p| p.fate != Fate::Control) {
-            assert!(
-                !text.contains(p.token),
-                "`buildah inspect` of the {stage} stage holds {} ({})",
-                p.token,
-                p.place
-            );
-        }
-    }
-    for f in &findings {
-        eprintln!(
-            "[containers] secrets: {} in the {} stage, {}: {}",
-            f.found, f.stage, f.layer, f.entry
-        );
-    }
-
-    // The controls: the scanner reads the layers' file names and contents.
-    let found_in = |token: &str, stage: &str, history: &str| {
-        findings
-            .iter()
-            .any(|f| f.found == token && f.stage == stage && f.layer.contains(history) && own(f))
-    };
-    for stage in ["planner", "build"] {
-        for control in ["PWCONTROL-source", "PWCONTROL-file-name"] {
-            assert!(
-                found_in(control, stage, "COPY"),
-                "the scanner did not find the control {control} in the {stage} stage's `COPY . .` layer: {findings:#?}"
-            );
-        }
-    }
-    assert!(
-        found_in("PWCONTROL-kept-env", "cook", "COPY"),
-        "the scanner did not find the recipe's plain [env] value in the cook stage's copy of the recipe: {findings:#?}"
-    );
-
-    // The cook record is in the cook layer: it names the tracked variable, never its value.
-    let cook = &images[2];
+/// The cook record, read from the cook stage's `prewarm cook` layer.
+fn cook_record(cook: &StageImage) -> String {
     let (cook_run, _) = cook
         .layers
         .iter()
@@ -1630,19 +1577,18 @@ fn buildah_secrets_stay_out_of_every_layer() {
         .find(|(_, h)| h.contains("prewarm cook"))
         .expect("no `prewarm cook` layer in the cook stage");
     let cook_tar = std::fs::read(cook_run).unwrap();
-    let record = tar_entries(&cook_tar)
+    tar_entries(&cook_tar)
         .into_iter()
         .find(|(name, _)| name.ends_with("target/.prewarm/cook-records.json"))
         .map(|(_, data)| String::from_utf8_lossy(data).into_owned())
-        .expect("no cook record in the cook layer");
-    assert!(
-        record.contains("TRACKED_API_TOKEN"),
-        "the cook record does not name the tracked variable: {record}"
-    );
+        .expect("no cook record in the cook layer")
+}
 
-    // No token but where the project's own files are copied in and compiled.
+/// The findings of a token where none may be (see [`Fate`]); `own` says whether a finding is
+/// in a layer its stage adds over the stage it starts from.
+fn misplaced(findings: &[Finding], own: impl Fn(&Finding) -> bool) -> Vec<String> {
     let mut leaks = Vec::new();
-    for f in &findings {
+    for f in findings {
         let planted = planted(&f.found);
         let allowed = match planted.map(|p| p.fate) {
             Some(Fate::Control) => true,
@@ -1665,6 +1611,93 @@ fn buildah_secrets_stay_out_of_every_layer() {
             ));
         }
     }
+    leaks
+}
+
+/// Every layer of every stage (`buildah build --layers` keeps them, and each stage is tagged
+/// through `--target`), the image configurations, `buildah inspect`, the recipe and the cook
+/// record hold no planted token, but where the token is in a project file that the
+/// build stage needs and copies (see [`Fate`]). The scanner's controls: a comment in the
+/// sources and an empty file's name (in both `COPY . .` layers), and a plain `[env]` value
+/// (in the cook stage's copy of the recipe).
+#[test]
+fn buildah_secrets_stay_out_of_every_layer() {
+    const STAGES: [&str; 5] = ["base", "planner", "cook", "build", "runtime"];
+    let _one_at_a_time = serial();
+    let prewarm_image = setup();
+    let t = Instant::now();
+    let (_tmp, root, _git_dir, daemon) = secrets_project();
+    assert_recipe_clean(&root);
+
+    let (context, dockerfile) = fixture_scenario(prewarm_image, &root, ".", &[]);
+    let tag = run_tag("localhost/prewarm-test/secrets");
+    build(Engine::Buildah, &context, &dockerfile, &tag, &[]);
+    let out = run_in(
+        Engine::Buildah,
+        &tag,
+        &["/usr/local/bin/fixture-credentials"],
+    );
+    let want = format!(
+        "fixture-credentials: the real value, 42, tracked saw {} bytes",
+        "PWTOKEN-build-script-env".len()
+    );
+    assert!(out.contains(&want), "expected `{want}`:\n{out}");
+    let (images, inspected, _layout) = export_stages(&context, &dockerfile, &tag, &STAGES);
+    drop(daemon);
+
+    let findings: Vec<Finding> = images.iter().flat_map(scan_image).collect();
+    for f in &findings {
+        eprintln!(
+            "[containers] secrets: {} in the {} stage, {}: {}",
+            f.found, f.stage, f.layer, f.entry
+        );
+    }
+    for (stage, text) in &inspected {
+        for p in PLANTED.iter().filter(|p| p.fate != Fate::Control) {
+            assert!(
+                !text.contains(p.token),
+                "`buildah inspect` of the {stage} stage holds {} ({})",
+                p.token,
+                p.place
+            );
+        }
+    }
+    let own = |f: &Finding| -> bool {
+        let from = match f.stage {
+            "planner" | "cook" => images[0].layers.len(),
+            "build" => images[2].layers.len(),
+            _ => 0,
+        };
+        f.index.is_some_and(|i| i >= from)
+    };
+
+    // The controls: the scanner reads the layers' file names and contents.
+    let found_in = |token: &str, stage: &str, history: &str| {
+        findings
+            .iter()
+            .any(|f| f.found == token && f.stage == stage && f.layer.contains(history) && own(f))
+    };
+    for stage in ["planner", "build"] {
+        for control in ["PWCONTROL-source", "PWCONTROL-file-name"] {
+            assert!(
+                found_in(control, stage, "COPY"),
+                "the scanner did not find the control {control} in the {stage} stage's `COPY . .` layer: {findings:#?}"
+            );
+        }
+    }
+    assert!(
+        found_in("PWCONTROL-kept-env", "cook", "COPY"),
+        "the scanner did not find the recipe's plain [env] value in the cook stage's copy of the recipe: {findings:#?}"
+    );
+    // The cook record is in the cook layer: it names the tracked variable (the scan found
+    // none of the values).
+    let record = cook_record(&images[2]);
+    assert!(
+        record.contains("TRACKED_API_TOKEN"),
+        "the cook record does not name the tracked variable: {record}"
+    );
+
+    let leaks = misplaced(&findings, own);
     assert!(
         leaks.is_empty(),
         "tokens where none may be:\n{}",
