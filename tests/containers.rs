@@ -2,7 +2,9 @@
 //! four fixtures, with Docker's `BuildKit` for the example. Each scenario builds cold, edits a
 //! source file and rebuilds (the cook step must come from the cache and no external crate may
 //! compile), edits a metadata field and rebuilds (the same), rebuilds without a change
-//! (nothing may run), and runs the built binary in its runtime image.
+//! (nothing may run), and runs the built binary in its runtime image. One more builds the
+//! credentials fixture with a token planted in every place a secret can sit, and greps every
+//! layer of every stage for them (`buildah_secrets_stay_out_of_every_layer`).
 //!
 //! They need the engines of `scripts/engines.sh` (buildah, the local base images, dockerd)
 //! and fail, with that hint, when one is missing:
