@@ -1207,7 +1207,7 @@ fn tracked_repo(base: &Path) {
     git(base, &["clone", "-q", "--bare", "tracked-work", "tracked"]);
 }
 
-/// `git daemon` serving the repositories under a directory over `git://127.0.0.1:<port>`;
+/// `git-daemon` serving the repositories under a directory over `git://127.0.0.1:<port>`;
 /// stopped (by its own pid) when dropped. The builds run with chroot isolation, on the host's
 /// network, so the cook inside the container fetches from it as cargo on the host does.
 struct GitDaemon {
@@ -1222,8 +1222,11 @@ impl GitDaemon {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("git")
-            .arg("daemon")
+        // The daemon itself, not `git daemon`: `git` would run it as a child of its own, which
+        // killing `git` leaves running (holding the test's inherited file descriptors, such
+        // as the engine lock of whoever started the test).
+        let exec_path = check(cmd("git", &["--exec-path"]));
+        let child = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
             .args(["--reuseaddr", "--export-all", "--listen=127.0.0.1"])
             .arg(format!("--port={port}"))
             .arg(format!("--base-path={}", base.display()))
@@ -1231,13 +1234,13 @@ impl GitDaemon {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `git daemon`: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start `git-daemon`: {e}"));
         let daemon = GitDaemon { child, port };
         let t = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 t.elapsed().as_secs() < 10,
-                "`git daemon` does not listen on port {port}"
+                "`git-daemon` does not listen on port {port}"
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
@@ -1468,7 +1471,7 @@ fn scan_image(image: &StageImage) -> Vec<Finding> {
 }
 
 /// A copy of the credentials fixture with every token of [`PLANTED`] in its place, and the
-/// git dependency `tracked` served by a `git daemon` (stopped when the last value drops).
+/// git dependency `tracked` served by a `git-daemon` (stopped when the last value drops).
 fn secrets_project() -> (tempfile::TempDir, PathBuf, tempfile::TempDir, GitDaemon) {
     let (tmp, root) = fixture("credentials");
     let git_dir = tempfile::tempdir().unwrap();
