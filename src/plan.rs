@@ -72,8 +72,10 @@ pub fn plan_for(manifest_path: &Path, bins: &[String]) -> Result<Plan> {
         .filter(|l| !l.patched)
         .map(|l| l.package.name.clone())
         .collect();
+    // Narrowed to binaries, cargo prunes the lockfile below (by package, not by name).
     let drop: BTreeSet<String> = dropped
         .iter()
+        .filter(|_| bins.is_empty())
         .map(|d| locals[d].package.name.clone())
         .collect();
     let lock_text = crate::fs::read_to_string(&lockfile)?;

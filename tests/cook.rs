@@ -252,6 +252,10 @@ fn services_bin_layer_serves_the_build_after_an_unrelated_member_changed() {
             let worker = real.join("crates/worker");
             let main = std::fs::read_to_string(worker.join("src/main.rs")).unwrap();
             std::fs::write(worker.join("src/main.rs"), main + "\n// edited\n").unwrap();
+            // and a source edit inside api's closure
+            let lib = real.join("crates/common/src/lib.rs");
+            let text = std::fs::read_to_string(&lib).unwrap();
+            std::fs::write(&lib, text + "\n// edited\n").unwrap();
             let manifest = std::fs::read_to_string(worker.join("Cargo.toml")).unwrap();
             let manifest = manifest.replace("ryu = \"1\"", "ryu = \"1\"\nitoa.workspace = true");
             std::fs::write(worker.join("Cargo.toml"), manifest).unwrap();

@@ -787,11 +787,24 @@ fn bin_recipe_survives_source_and_dependency_edits_in_an_unrelated_member() {
     let whole = digest(&[]);
 
     append(&root.join("crates/worker/src/main.rs"), "\n// edited\n");
-    // a new dependency of worker's, and a feature of a dependency it shares with api
+    // a source edit inside api's closure keeps its recipe too
+    append(&root.join("crates/common/src/lib.rs"), "\n// edited\n");
+    // a `[workspace.dependencies]` entry that only worker inherits
+    replace(
+        &root.join("Cargo.toml"),
+        "itoa = \"1\"",
+        "itoa = \"1\"\nryu = \"1\"",
+    );
     replace(
         &root.join("crates/worker/Cargo.toml"),
         "ryu = \"1\"",
-        "ryu = \"1\"\nitoa.workspace = true",
+        "ryu.workspace = true",
+    );
+    // a new dependency of worker's, and a feature of a dependency it shares with api
+    replace(
+        &root.join("crates/worker/Cargo.toml"),
+        "ryu.workspace = true",
+        "ryu.workspace = true\nitoa.workspace = true",
     );
     replace(
         &root.join("crates/worker/Cargo.toml"),
