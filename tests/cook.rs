@@ -277,6 +277,39 @@ fn services_bin_layer_serves_the_build_after_an_unrelated_member_changed() {
 }
 
 #[test]
+fn services_bin_without_package_is_why_the_recipe_asks_for_p() {
+    // `cargo build --bin api` without `-p` unifies features across every member of the real
+    // workspace: memchr gets worker's features, which the narrowed cook never saw.
+    let (_g, real) = fixture("services");
+    let out = prewarm_env(
+        &real,
+        &["recipe", "--bin", "api", "--output", "recipe.json"],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cook and build with `-p api --bin api`"),
+        "{stderr}"
+    );
+    let cook = tempfile::tempdir().unwrap();
+    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    prewarm_ok(
+        cook.path(),
+        &["cook", "--quiet", "--bin", "api", "--locked"],
+    );
+    copy_tree(&real, cook.path());
+    let rebuilt: Vec<String> = cargo_json(cook.path(), &["build", "--bin", "api", "--locked"])
+        .into_iter()
+        .filter(|a| !a.local && !a.fresh)
+        .map(|a| a.package_id)
+        .collect();
+    assert!(
+        rebuilt.iter().any(|id| id.contains("memchr")),
+        "cargo no longer unifies other members' features into `--bin api`: {rebuilt:?}"
+    );
+}
+
+#[test]
 fn config_target_dir_rustflags_toolchain_no_std() {
     reuse(&scenario(
         "config",
