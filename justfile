@@ -57,3 +57,7 @@ prewarm-image:
 # Builds the shared rust-builder image (web preset) with buildah.
 rust-builder:
     buildah build --pull=never --layers --isolation chroot -t rust-builder -f images/rust-builder/Dockerfile .
+
+# cargo-chef's own caching suite against prewarm (a measurement; pass a checkout of its repository).
+chef-suite checkout:
+    scripts/chef-suite.sh {{checkout}}

@@ -165,7 +165,7 @@ fn select(recipe: &mut Recipe, flags: &mut BuildFlags, quiet: bool) -> Result<bo
             let name = spec.split(['@', ':']).next().unwrap_or(&spec).to_string();
             let known = recipe.package_named(&name).is_some();
             if !known && !quiet {
-                crate::status!("package `{name}` is not in the recipe (a member without dependencies is left out); nothing of it to cook");
+                crate::status!("package `{name}` is not in the recipe (a member without dependencies, or outside the closure of the binaries a `--bin` recipe was written for, is left out); nothing of it to cook");
             }
             known.then_some(name)
         })
@@ -180,7 +180,7 @@ fn select(recipe: &mut Recipe, flags: &mut BuildFlags, quiet: bool) -> Result<bo
             .values()
             .any(|p| p.targets.iter().any(|t| t.kind == DummyKind::Bin && &t.name == bin));
         if !known && !quiet {
-            crate::status!("binary `{bin}` is not in the recipe (its package has no dependencies); nothing of it to cook");
+            crate::status!("binary `{bin}` is not in the recipe (its package has no dependencies, or the recipe was written with `--bin` for other binaries); nothing of it to cook");
         }
         known
     });

@@ -41,6 +41,7 @@ pub mod output;
 pub mod plan;
 pub mod probe;
 pub mod process;
+pub mod prune;
 pub mod reasons;
 pub mod recipe;
 pub mod record;

@@ -46,6 +46,13 @@ struct Local {
 /// Plans the workspace whose manifest (or a member's) is `manifest_path` (a directory, a
 /// manifest, or the default `Cargo.toml`, found upward as cargo finds it).
 pub fn plan(manifest_path: &Path) -> Result<Plan> {
+    plan_for(manifest_path, &[])
+}
+
+/// Like [`plan`], narrowed to what the binaries `bins` need when there are any: the members
+/// outside their local dependency closure and the packages only those reach are left out
+/// (see [`crate::prune`]).
+pub fn plan_for(manifest_path: &Path, bins: &[String]) -> Result<Plan> {
     let manifest_path = metadata::locate_manifest(manifest_path)?;
     let ws = metadata::workspace(&manifest_path)?;
     let root = ws.root.clone();
@@ -54,7 +61,7 @@ pub fn plan(manifest_path: &Path) -> Result<Plan> {
 
     let locals = collect_locals(&ws, &root_manifest)?;
 
-    let dropped = droppable_members(&locals, &root);
+    let dropped = dropped(&locals, &root, bins)?;
     let layout_root = common_root(locals.keys().map(PathBuf::as_path).chain([root.as_path()]));
     let rel = |p: &Path| relative_to(p, &layout_root);
 
@@ -65,8 +72,10 @@ pub fn plan(manifest_path: &Path) -> Result<Plan> {
         .filter(|l| !l.patched)
         .map(|l| l.package.name.clone())
         .collect();
+    // Narrowed to binaries, cargo prunes the lockfile below (by package, not by name).
     let drop: BTreeSet<String> = dropped
         .iter()
+        .filter(|_| bins.is_empty())
         .map(|d| locals[d].package.name.clone())
         .collect();
     let lock_text = crate::fs::read_to_string(&lockfile)?;
@@ -82,14 +91,22 @@ pub fn plan(manifest_path: &Path) -> Result<Plan> {
     }
 
     let Files {
-        files,
+        mut files,
         mut stripped,
     } = files;
     stripped.sort();
     stripped.dedup();
+    let mut recipe = Recipe::new(rel(&root), packages, files.clone());
+    if !bins.is_empty() {
+        // What is left of the lockfile is exactly what cargo wants for the narrowed skeleton.
+        let lock_rel = rel(&lockfile);
+        let pruned = crate::prune::resolve_lockfile(&recipe, &lock_rel, bins)?;
+        files.insert(lock_rel, pruned);
+        recipe = Recipe::new(recipe.workspace, recipe.packages, files);
+    }
     Ok(Plan {
         manifest_path,
-        recipe: Recipe::new(rel(&root), packages, files),
+        recipe,
         stripped,
         workspace: ws,
         layout_root,
@@ -321,6 +338,45 @@ fn patch_paths(root_manifest: &Path) -> Result<Vec<PathBuf>> {
         collect(replace);
     }
     Ok(out)
+}
+
+/// The local packages the skeleton leaves out: the [`droppable_members`], and with `bins`
+/// every local package outside the binaries' closure. At least one member stays (the owners
+/// of the binaries when they would all go).
+fn dropped(
+    locals: &BTreeMap<PathBuf, Local>,
+    root: &Path,
+    bins: &[String],
+) -> Result<BTreeSet<PathBuf>> {
+    let mut dropped = droppable_members(locals, root);
+    if bins.is_empty() {
+        return Ok(dropped);
+    }
+    let nodes: BTreeMap<PathBuf, crate::prune::Node<'_>> = locals
+        .iter()
+        .map(|(dir, l)| {
+            (
+                dir.clone(),
+                crate::prune::Node {
+                    package: &l.package,
+                    member: l.member,
+                    pinned: l.patched || dir == root,
+                },
+            )
+        })
+        .collect();
+    let owners = crate::prune::owners(&nodes, bins)?;
+    let kept = crate::prune::closure(&nodes, &owners);
+    dropped.extend(locals.keys().filter(|d| !kept.contains(*d)).cloned());
+    if locals
+        .iter()
+        .all(|(dir, l)| !l.member || dropped.contains(dir))
+    {
+        for owner in &owners {
+            dropped.remove(owner);
+        }
+    }
+    Ok(dropped)
 }
 
 /// Workspace members that nothing depends on and that depend on nothing: leaving them out of

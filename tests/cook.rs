@@ -23,13 +23,19 @@ struct Scenario<'a> {
     bins: &'a [(&'a str, &'a str)],
     /// Set every real source's mtime to long before the cook.
     old_mtimes: bool,
+    /// Flags given to `prewarm recipe` (`--bin`).
+    recipe: &'a [&'a str],
+    /// An edit to the real workspace after the recipe is written and before the real build.
+    edit: fn(&Path),
 }
 
 /// Runs a scenario; returns the number of external units (all asserted fresh).
 fn reuse(s: &Scenario<'_>) -> usize {
     let (_src_guard, real) = fixture(s.fixture);
     let recipe_dir = real.join(s.workspace);
-    prewarm_ok(&recipe_dir, &["recipe", "--output", "recipe.json"]);
+    let mut recipe = vec!["recipe", "--output", "recipe.json"];
+    recipe.extend_from_slice(s.recipe);
+    prewarm_ok(&recipe_dir, &recipe);
 
     // Cook in a fresh directory holding only the recipe, as a Docker cook stage does.
     let cook_guard = tempfile::tempdir().unwrap();
@@ -41,6 +47,7 @@ fn reuse(s: &Scenario<'_>) -> usize {
     prewarm_ok(&cook, &args);
 
     // Lay the real sources over the skeleton.
+    (s.edit)(&real);
     if s.old_mtimes {
         let old = filetime::FileTime::from_unix_time(946_684_800, 0); // 2000-01-01
         for e in walkdir::WalkDir::new(&real)
@@ -108,6 +115,8 @@ fn scenario<'a>(
         flags,
         bins,
         old_mtimes: false,
+        recipe: &[],
+        edit: |_| {},
     }
 }
 
@@ -218,6 +227,86 @@ fn outside_path_dependency_old_mtimes() {
         old_mtimes: true,
         ..scenario("outside", &["--release"], &[("outside-app", "")])
     });
+}
+
+/// `prewarm recipe --bin api` on the `services` fixture: worker, and memchr's `log` that only
+/// worker's features enable, are left out; the cook and the real build select api's package,
+/// so cargo unifies features over api's closure in both.
+const API: &[&str] = &["-p", "api", "--bin", "api", "--locked"];
+
+#[test]
+fn services_bin_cooks_what_the_real_build_of_that_bin_reuses() {
+    reuse(&Scenario {
+        recipe: &["--bin", "api"],
+        ..scenario("services", API, &[("api", "fixture-services api: 42")])
+    });
+}
+
+#[test]
+fn services_bin_layer_serves_the_build_after_an_unrelated_member_changed() {
+    // The recipe is the one before the edit (tests/recipe.rs shows the edit keeps it): the
+    // cooked layer it keys still serves the real build of the edited workspace.
+    reuse(&Scenario {
+        recipe: &["--bin", "api"],
+        edit: |real| {
+            let worker = real.join("crates/worker");
+            let main = std::fs::read_to_string(worker.join("src/main.rs")).unwrap();
+            std::fs::write(worker.join("src/main.rs"), main + "\n// edited\n").unwrap();
+            // and a source edit inside api's closure
+            let lib = real.join("crates/common/src/lib.rs");
+            let text = std::fs::read_to_string(&lib).unwrap();
+            std::fs::write(&lib, text + "\n// edited\n").unwrap();
+            let manifest = std::fs::read_to_string(worker.join("Cargo.toml")).unwrap();
+            let manifest = manifest.replace("ryu = \"1\"", "ryu = \"1\"\nitoa.workspace = true");
+            std::fs::write(worker.join("Cargo.toml"), manifest).unwrap();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let update = Command::new(cargo)
+                .args(["update", "--workspace", "--offline"])
+                .current_dir(real)
+                .output()
+                .unwrap();
+            assert!(
+                update.status.success(),
+                "{}",
+                String::from_utf8_lossy(&update.stderr)
+            );
+        },
+        old_mtimes: true,
+        ..scenario("services", API, &[("api", "fixture-services api: 42")])
+    });
+}
+
+#[test]
+fn services_bin_without_package_is_why_the_recipe_asks_for_p() {
+    // `cargo build --bin api` without `-p` unifies features across every member of the real
+    // workspace: memchr gets worker's features, which the narrowed cook never saw.
+    let (_g, real) = fixture("services");
+    let out = prewarm_env(
+        &real,
+        &["recipe", "--bin", "api", "--output", "recipe.json"],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cook and build with `-p api --bin api`"),
+        "{stderr}"
+    );
+    let cook = tempfile::tempdir().unwrap();
+    std::fs::rename(real.join("recipe.json"), cook.path().join("recipe.json")).unwrap();
+    prewarm_ok(
+        cook.path(),
+        &["cook", "--quiet", "--bin", "api", "--locked"],
+    );
+    copy_tree(&real, cook.path());
+    let rebuilt: Vec<String> = cargo_json(cook.path(), &["build", "--bin", "api", "--locked"])
+        .into_iter()
+        .filter(|a| !a.local && !a.fresh)
+        .map(|a| a.package_id)
+        .collect();
+    assert!(
+        rebuilt.iter().any(|id| id.contains("memchr")),
+        "cargo no longer unifies other members' features into `--bin api`: {rebuilt:?}"
+    );
 }
 
 #[test]

@@ -696,3 +696,193 @@ fn color_follows_the_flag_and_the_environment() {
         error_line(&[], &[("CARGO_TERM_COLOR", "always"), ("NO_COLOR", "1")]).starts_with("error:")
     );
 }
+
+// ---- --bin: only what some binaries need ---------------------------------------------------
+
+/// The `[[package]]` names of a recipe's Cargo.lock, and each one's dependency list.
+fn lock_packages(recipe: &serde_json::Value) -> Vec<(String, Vec<String>)> {
+    let lock: toml::Table =
+        toml::from_str(recipe["files"]["Cargo.lock"].as_str().unwrap()).unwrap();
+    lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let deps = p
+                .get("dependencies")
+                .and_then(toml::Value::as_array)
+                .map(|d| d.iter().map(|d| d.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default();
+            (p["name"].as_str().unwrap().to_string(), deps)
+        })
+        .collect()
+}
+
+#[test]
+fn bin_snapshot() {
+    let (_tmp, root) = fixture("services");
+    let recipe = prewarm_ok(&root, &["recipe", "--bin", "api", "--output", "-"]);
+    insta::assert_snapshot!("recipe_services_bin_api", readable(&recipe));
+}
+
+#[test]
+fn bin_keeps_the_closure_and_the_lockfile_cargo_wants_for_it() {
+    let (_tmp, root) = fixture("services");
+    let recipe: serde_json::Value = serde_json::from_str(&prewarm_ok(
+        &root,
+        &["recipe", "--bin", "api", "--output", "-"],
+    ))
+    .unwrap();
+    let packages: Vec<&str> = recipe["packages"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    // testkit is only a dev-dependency of api: cargo still resolves it, so it stays.
+    assert_eq!(packages, ["api", "common", "testkit"]);
+    let lock = lock_packages(&recipe);
+    let names: Vec<&str> = lock.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["api", "common", "itoa", "memchr", "testkit"]);
+    // `log` is an optional dependency of memchr that only worker's `logging` feature enables:
+    // reachable in Cargo.lock's graph, but not part of what cargo resolves without worker.
+    let memchr = lock.iter().find(|(n, _)| n == "memchr").unwrap();
+    assert!(memchr.1.is_empty(), "{memchr:?}");
+
+    // cargo itself accepts the pruned lockfile for the skeleton as it is (`--locked`).
+    let cook = tempfile::tempdir().unwrap();
+    let recipe =
+        prewarm::recipe::Recipe::from_json(&recipe.to_string(), Path::new("recipe.json")).unwrap();
+    for (rel, content, _) in recipe.skeleton_files() {
+        let path = cook.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .current_dir(cook.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo refuses the pruned lockfile:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock = std::fs::read_to_string(cook.path().join("Cargo.lock")).unwrap();
+    assert_eq!(
+        lock, recipe.files["Cargo.lock"],
+        "cargo rewrote the lockfile"
+    );
+}
+
+#[test]
+fn bin_recipe_survives_source_and_dependency_edits_in_an_unrelated_member() {
+    let (_tmp, root) = fixture("services");
+    let digest = |args: &[&str]| {
+        let mut all = vec!["recipe", "--digest"];
+        all.extend_from_slice(args);
+        prewarm_ok(&root, &all).trim().to_string()
+    };
+    let api = digest(&["--bin", "api"]);
+    let whole = digest(&[]);
+
+    append(&root.join("crates/worker/src/main.rs"), "\n// edited\n");
+    // a source edit inside api's closure keeps its recipe too
+    append(&root.join("crates/common/src/lib.rs"), "\n// edited\n");
+    // a `[workspace.dependencies]` entry that only worker inherits
+    replace(
+        &root.join("Cargo.toml"),
+        "itoa = \"1\"",
+        "itoa = \"1\"\nryu = \"1\"",
+    );
+    replace(
+        &root.join("crates/worker/Cargo.toml"),
+        "ryu = \"1\"",
+        "ryu.workspace = true",
+    );
+    // a new dependency of worker's, and a feature of a dependency it shares with api
+    replace(
+        &root.join("crates/worker/Cargo.toml"),
+        "ryu.workspace = true",
+        "ryu.workspace = true\nitoa.workspace = true",
+    );
+    replace(
+        &root.join("crates/worker/Cargo.toml"),
+        "features = [\"std\", \"logging\"]",
+        "features = [\"std\", \"logging\", \"libc\"]",
+    );
+    let update =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["update", "--workspace", "--offline"])
+            .current_dir(&root)
+            .output()
+            .unwrap();
+    assert!(
+        update.status.success(),
+        "{}",
+        String::from_utf8_lossy(&update.stderr)
+    );
+    assert_ne!(whole, digest(&[]), "the edit must change the whole recipe");
+    assert_eq!(
+        api,
+        digest(&["--bin", "api"]),
+        "an edit in worker changed api's recipe"
+    );
+
+    // The other side: a dependency edit inside api's closure changes its recipe.
+    replace(
+        &root.join("crates/common/Cargo.toml"),
+        "memchr.workspace = true",
+        "memchr.workspace = true\nitoa.workspace = true",
+    );
+    let update =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["update", "--workspace", "--offline"])
+            .current_dir(&root)
+            .output()
+            .unwrap();
+    assert!(
+        update.status.success(),
+        "{}",
+        String::from_utf8_lossy(&update.stderr)
+    );
+    assert_ne!(
+        api,
+        digest(&["--bin", "api"]),
+        "a dependency of common must change api's recipe"
+    );
+}
+
+#[test]
+fn bin_whose_closure_is_the_whole_workspace_keeps_the_recipe() {
+    // Two separate computations: the plain recipe, and one narrowed through cargo's resolve.
+    for (name, bins) in [
+        ("single", &["--bin", "fixture-single"][..]),
+        ("services", &["--bin", "api", "--bin", "worker"][..]),
+    ] {
+        let (_tmp, root) = fixture(name);
+        let mut args = vec!["recipe", "--output", "-"];
+        args.extend_from_slice(bins);
+        assert_eq!(
+            recipe_of(&root),
+            prewarm_ok(&root, &args),
+            "{name} {bins:?}"
+        );
+    }
+}
+
+#[test]
+fn bin_of_no_member_lists_the_binaries() {
+    let (_tmp, root) = fixture("services");
+    let out = prewarm(&root, &["recipe", "--bin", "nope", "--output", "-"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: `--bin nope`: no member"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("(hint: its binaries: `api` (package `api`), `worker` (package `worker`))"),
+        "{stderr}"
+    );
+}

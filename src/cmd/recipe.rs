@@ -20,10 +20,13 @@ use crate::secrets::{Kind, Stripped};
 /// root are included, laid out relative to the directory that holds them all. Registry tokens,
 /// credential settings, the userinfo of URLs and secret-looking `[env]` values never enter it
 /// (each one left out is named on stderr). It carries a format version and a sha256 digest.
+/// With `--bin`, it holds only what those binaries need: members they do not depend on (even
+/// through dev-dependencies) leave it, and so do the lockfile entries only those reach.
 ///
 /// Example, in a Docker planner stage:
 ///
 ///     prewarm recipe --output recipe.json
+///     prewarm recipe --bin api --output recipe.json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct RecipeArgs {
@@ -43,6 +46,12 @@ pub struct RecipeArgs {
     /// Overwrite the output file even if it is not a prewarm recipe.
     #[arg(long)]
     pub force: bool,
+    /// Only what this binary needs (repeatable): the members outside the local dependency
+    /// closure of the binaries' packages are left out, and Cargo.lock is narrowed to what the
+    /// rest reaches (cargo resolves it), so editing an unrelated member keeps the recipe. Cook
+    /// and build with `-p PACKAGE --bin NAME` (the line it prints says which).
+    #[arg(long, value_name = "NAME")]
+    pub bin: Vec<String>,
 }
 
 /// The JSON summary of `prewarm recipe --format json`.
@@ -67,9 +76,10 @@ pub fn run(args: &RecipeArgs) -> Result<()> {
         )
         .with_hint("drop --format json, or name an output file"));
     }
-    let planned = crate::plan::plan(&args.manifest_path)?;
+    let planned = crate::plan::plan_for(&args.manifest_path, &args.bin)?;
     if !json {
         report_stripped(&planned.stripped);
+        report_narrowed(&planned.recipe, &args.bin);
     }
     let recipe = &planned.recipe;
     if args.digest {
@@ -105,6 +115,36 @@ pub fn run(args: &RecipeArgs) -> Result<()> {
         recipe.files.len()
     );
     Ok(())
+}
+
+/// How to cook and build a recipe narrowed to binaries: with their packages selected, because
+/// `cargo build --bin NAME` alone unifies features across every member of the real workspace,
+/// the ones the recipe left out included.
+fn report_narrowed(recipe: &Recipe, bins: &[String]) {
+    if bins.is_empty() {
+        return;
+    }
+    let mut flags: Vec<String> = Vec::new();
+    for bin in bins {
+        for pkg in recipe.packages.values().filter(|p| {
+            p.member
+                && p.targets
+                    .iter()
+                    .any(|t| t.kind == crate::recipe::DummyKind::Bin && &t.name == bin)
+        }) {
+            let p = format!("-p {}", pkg.name);
+            if !flags.contains(&p) {
+                flags.push(p);
+            }
+        }
+    }
+    flags.extend(bins.iter().map(|b| format!("--bin {b}")));
+    crate::status!(
+        "narrowed to what {} need{}: cook and build with `{}` (without `-p`, cargo unifies features across every member, the ones left out included)",
+        bins.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(", "),
+        if bins.len() == 1 { "s" } else { "" },
+        flags.join(" ")
+    );
 }
 
 /// One line on stderr for each credential left out of the recipe (file and key, never the
