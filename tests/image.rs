@@ -622,6 +622,15 @@ fn help() {
         "--prewarm-image",
         "--rust-version",
         "--incremental",
+        "--env",
+        "--build-arg",
+        "--cross",
+        "--runtime-env",
+        "--runtime-copy",
+        "--runtime-workdir",
+        "--expose",
+        "--user",
+        "--entrypoint-arg",
     ] {
         assert!(out.contains(flag), "`prewarm image --help` lacks {flag}");
     }

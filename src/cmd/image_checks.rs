@@ -180,40 +180,37 @@ fn official_rust(image: &str) -> bool {
     matches!(name, "rust" | "library/rust" | "docker.io/library/rust")
 }
 
-/// The image's `Env`, from the first local engine that holds it.
+/// The image's `Env`, from the first local engine that holds it. buildah 1.28's `--format`
+/// has no `json` function, so its whole inspect document is read.
 fn image_env(image: &str) -> Option<Vec<String>> {
-    let engines: [(&str, &[&str], &str); 3] = [
-        (
-            "buildah",
-            &["inspect", "--type", "image", "--format"],
-            "{{json .OCIv1.Config.Env}}",
-        ),
+    let engines: [(&str, &[&str]); 3] = [
+        ("buildah", &["inspect", "--type", "image"]),
         (
             "podman",
-            &["image", "inspect", "--format"],
-            "{{json .Config.Env}}",
+            &["image", "inspect", "--format", "{{json .Config.Env}}"],
         ),
         (
             "docker",
-            &["image", "inspect", "--format"],
-            "{{json .Config.Env}}",
+            &["image", "inspect", "--format", "{{json .Config.Env}}"],
         ),
     ];
-    for (program, args, format) in engines {
-        let Ok(out) = Command::new(program)
-            .args(args)
-            .arg(format)
-            .arg(image)
-            .output()
-        else {
+    for (program, args) in engines {
+        let Ok(out) = Command::new(program).args(args).arg(image).output() else {
             continue;
         };
         if !out.status.success() {
             continue;
         }
         let text = String::from_utf8_lossy(&out.stdout);
-        if let Some(env) = parse_env(text.trim()) {
-            return Some(env);
+        let env = if program == "buildah" {
+            serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| parse_env(&v["OCIv1"]["config"]["Env"].to_string()))
+        } else {
+            parse_env(text.trim())
+        };
+        if env.is_some() {
+            return env;
         }
     }
     None

@@ -20,9 +20,8 @@ pub const DEFAULT_USER: &str = "10001:10001";
 /// The options of the runtime stage.
 #[derive(Debug, Clone, Args)]
 pub struct RuntimeArgs {
-    /// The final stage: slim (Debian slim, with apt), distroless (gcr.io/distroless/cc-debian12:
-    /// glibc, no shell, no apt), scratch or alpine (an empty image, or musl: for a static
-    /// binary only, `--target x86_64-unknown-linux-musl`), or none (the build stage is the last).
+    /// The final stage, with the binary as its entrypoint (scratch and alpine need a static
+    /// binary: `--target x86_64-unknown-linux-musl`).
     #[arg(
         long,
         value_enum,
