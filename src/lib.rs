@@ -33,6 +33,7 @@ pub mod dockerfile;
 pub mod error;
 pub mod flags;
 pub mod fs;
+pub mod linker;
 pub mod lockfile;
 pub mod manifest;
 pub mod messages;

@@ -1716,3 +1716,125 @@ fn buildah_secrets_stay_out_of_every_layer() {
         t.elapsed().as_secs_f64()
     );
 }
+
+/// Issue 9 §6: a zero-to-production-shaped service built with flags alone. Its build script
+/// fails unless `SQLX_OFFLINE=true` (an sqlx-style offline build), its `.cargo/config.toml`
+/// links with clang and lld (which the base rust image lacks), and it reads
+/// `configuration/<APP_ENVIRONMENT>.toml` from its working directory at run time. The image
+/// then starts as its own `ENTRYPOINT` and `CMD` say and serves what it read.
+#[test]
+fn buildah_service() {
+    let _one_at_a_time = serial();
+    let prewarm_image = setup();
+    let n = nonce();
+    let (_tmp, root) = fixture("service");
+    let (context, dockerfile) = fixture_scenario(
+        prewarm_image,
+        &root,
+        ".",
+        &[
+            "--env",
+            "SQLX_OFFLINE=true",
+            "--runtime-copy",
+            "configuration",
+            "--runtime-env",
+            "APP_ENVIRONMENT=production",
+            "--expose",
+            "38080",
+            "--entrypoint-arg=--serve",
+        ],
+    );
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    assert!(
+        text.contains("--no-install-recommends clang lld"),
+        "the linker the cargo config asks for is not installed:\n{text}"
+    );
+    let tag = run_tag("localhost/prewarm-test/service");
+    let expect =
+        r#"environment=production greeting="hello from production.toml" port=38080 offline=true"#;
+    run_scenario(
+        Engine::Buildah,
+        &Scenario {
+            tag: tag.clone(),
+            context,
+            dockerfile,
+            binary: "service",
+            run_args: &[],
+            expect: strings(&[&format!("service: {expect}")]),
+            source_edit: (
+                "src/main.rs",
+                "\"service: environment=",
+                format!("\"service (edited {n}): environment="),
+            ),
+            expect_after_edit: vec![format!("service (edited {n}): {expect}")],
+            metadata_edit: description_edit("Cargo.toml"),
+            extra: Vec::new(),
+        },
+    );
+    // buildah 1.28's --format has no `json`: read the whole document.
+    let inspect = check(cmd("buildah", &["inspect", "--type", "image", &tag]));
+    let inspect: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+    let config = &inspect["OCIv1"]["config"];
+    assert_eq!(config["WorkingDir"], "/app", "{config}");
+    assert_eq!(config["User"], "10001:10001", "{config}");
+    assert!(
+        config["ExposedPorts"].get("38080/tcp").is_some(),
+        "{config}"
+    );
+    let mut argv: Vec<String> = Vec::new();
+    for key in ["Entrypoint", "Cmd"] {
+        argv.extend(
+            config[key]
+                .as_array()
+                .unwrap_or(&Vec::new())
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string)),
+        );
+    }
+    assert_eq!(argv, ["/usr/local/bin/service", "--serve"], "{config}");
+    let response = serve_once(&tag, &argv);
+    assert!(
+        response.contains(expect),
+        "the service answered:\n{response}"
+    );
+    eprintln!(
+        "[containers] Buildah {tag}: the image's entrypoint served `{}`",
+        response.trim()
+    );
+}
+
+/// Starts the image's entrypoint (one request only) in a container, which shares the host's
+/// network under chroot isolation, and returns its answer to one HTTP request.
+fn serve_once(image: &str, argv: &[String]) -> String {
+    use std::io::{Read, Write};
+    let container = check(cmd("buildah", &["from", "--pull=never", "-q", image]))
+        .trim()
+        .to_string();
+    let mut c = cmd(
+        "buildah",
+        &["run", "--isolation", "chroot", &container, "--"],
+    );
+    c.args(argv).arg("--requests=1");
+    let mut child = c.spawn().expect("buildah run");
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    let mut response = String::new();
+    while Instant::now() < deadline {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", 38080)) {
+            let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let _ = s.read_to_string(&mut response);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    if response.is_empty() {
+        let _ = child.kill();
+    }
+    let status = child.wait().expect("buildah run");
+    let _ = output(cmd("buildah", &["rm", &container]));
+    assert!(
+        !response.is_empty(),
+        "the service did not answer on port 38080 within 60 s"
+    );
+    assert!(status.success(), "the service exited with {status}");
+    response
+}

@@ -62,7 +62,6 @@ const VARIANTS: &[(&str, &str, &str, &[&str])] = &[
             "--linker",
             "mold",
             "--sccache",
-            "--incremental",
             "--apt",
             "pkg-config",
             "--apt",
@@ -92,6 +91,98 @@ const VARIANTS: &[(&str, &str, &str, &[&str])] = &[
             "--base-image",
             "rust:1.95-slim-bookworm",
         ],
+    ),
+    (
+        "service",
+        "service",
+        ".",
+        &[
+            "--release",
+            "--env",
+            "SQLX_OFFLINE=true",
+            "--build-arg",
+            "GIT_SHA",
+            "--build-arg",
+            "BUILD_NOTE=built by $CI \"here\"",
+            "--runtime-copy",
+            "configuration",
+            "--runtime-copy",
+            "Cargo.toml:meta/Cargo.toml",
+            "--runtime-env",
+            "APP_ENVIRONMENT=production",
+            "--expose",
+            "8080",
+            "--entrypoint-arg=--serve",
+        ],
+    ),
+    (
+        "multi_bin",
+        "workspace",
+        ".",
+        &[
+            "-p",
+            "ws-app",
+            "--bin",
+            "app",
+            "--bin",
+            "app-extra",
+            "--features",
+            "extra",
+            "--runtime",
+            "distroless",
+            "--runtime-workdir",
+            "/srv",
+            "--user",
+            "1000:1000",
+            "--expose",
+            "53/udp",
+        ],
+    ),
+    (
+        "multi_bin_apt",
+        "workspace",
+        ".",
+        &[
+            "-p",
+            "ws-app",
+            "--bin",
+            "app",
+            "--bin",
+            "app-extra",
+            "--features",
+            "extra",
+            "--runtime-apt",
+            "ca-certificates",
+        ],
+    ),
+    (
+        "scratch_musl",
+        "single",
+        ".",
+        &[
+            "--release",
+            "--runtime",
+            "scratch",
+            "--target",
+            "x86_64-unknown-linux-musl",
+        ],
+    ),
+    (
+        "alpine_musl",
+        "single",
+        ".",
+        &[
+            "--runtime",
+            "alpine",
+            "--target",
+            "x86_64-unknown-linux-musl",
+        ],
+    ),
+    (
+        "cross",
+        "single",
+        ".",
+        &["--target", "aarch64-unknown-linux-gnu", "--cross"],
     ),
 ];
 
@@ -281,6 +372,10 @@ fn portable_and_secret_free() {
             "ARG ",
             "HEALTHCHECK",
         ] {
+            // A build argument only where --build-arg asks for one.
+            if bad == "ARG " && args.contains(&"--build-arg") {
+                continue;
+            }
             let hit = instructions.iter().find(|l| l.contains(bad));
             assert!(
                 hit.is_none(),
@@ -487,7 +582,7 @@ fn bad_input() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("target.*.rustflags") && stderr.contains("hint:"),
+        stderr.contains("in a `target` table") && stderr.contains("hint:"),
         "{stderr}"
     );
 }
@@ -527,6 +622,15 @@ fn help() {
         "--prewarm-image",
         "--rust-version",
         "--incremental",
+        "--env",
+        "--build-arg",
+        "--cross",
+        "--runtime-env",
+        "--runtime-copy",
+        "--runtime-workdir",
+        "--expose",
+        "--user",
+        "--entrypoint-arg",
     ] {
         assert!(out.contains(flag), "`prewarm image --help` lacks {flag}");
     }
@@ -894,4 +998,242 @@ fn warns_about_credentials_in_the_context() {
     std::fs::remove_file(root.join(".dockerignore")).unwrap();
     let stderr = warned(&["image", "--output", "-"]);
     assert!(stderr.contains("there is no `.dockerignore`"), "{stderr}");
+}
+
+/// Runs `prewarm image --output - ARGS` in `dir`; asserts that it fails (exit code 1, no
+/// panic, nothing written) with every `want` in the message and a hint; returns stderr.
+fn refused(dir: &Path, args: &[&str], want: &[&str]) -> String {
+    let mut all = vec!["image", "--output", "-"];
+    all.extend_from_slice(args);
+    let out = prewarm(dir, &all);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} was not refused:\n{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{args:?} wrote a Dockerfile");
+    for w in want {
+        assert!(stderr.contains(w), "{args:?}: expected `{w}` in:\n{stderr}");
+    }
+    assert!(
+        stderr.contains("(hint: "),
+        "{args:?}: no hint in:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// Issue 9 §1: every option of a real service is checked for its kind, and every combination
+/// that cannot work is refused with the value and a hint.
+#[test]
+fn service_options_refused_with_a_hint() {
+    let (_tmp, single) = fixture("single");
+    let cases: &[(&Path, &[&str], &[&str])] = &[
+        (
+            &single,
+            &["--env", "NOEQUALS"],
+            &["`NOEQUALS` (from `--env`)", "no `=`"],
+        ),
+        (&single, &["--env", "A-B=x"], &["`A-B=x` (from `--env`)"]),
+        (&single, &["--env", "A=x\ny"], &["`A=x\\ny` (from `--env`)"]),
+        (
+            &single,
+            &["--build-arg", "bad name"],
+            &["`bad name` (from `--build-arg`)"],
+        ),
+        (
+            &single,
+            &["--env", "X=1", "--build-arg", "X"],
+            &["`X` is given twice"],
+        ),
+        (
+            &single,
+            &["--env", "RUSTC_WRAPPER=x"],
+            &["`RUSTC_WRAPPER`", "set by prewarm"],
+        ),
+        (
+            &single,
+            &["--runtime-env", "=x"],
+            &["`=x` (from `--runtime-env`)"],
+        ),
+        (
+            &single,
+            &["--expose", "70000"],
+            &["`70000` (from `--expose`)"],
+        ),
+        (
+            &single,
+            &["--expose", "80/sctp"],
+            &["`80/sctp` (from `--expose`)"],
+        ),
+        (&single, &["--user", "root"], &["`root` (from `--user`)"]),
+        (
+            &single,
+            &["--runtime-workdir", "srv"],
+            &["`--runtime-workdir srv`"],
+        ),
+        (
+            &single,
+            &["--runtime-copy", "nope"],
+            &["no `nope` in the workspace"],
+        ),
+        (
+            &single,
+            &["--runtime-copy", "../x"],
+            &["`../x` is not a path inside the workspace"],
+        ),
+        (
+            &single,
+            &["--runtime-copy", "src:/a b"],
+            &["(from `--runtime-copy`)"],
+        ),
+        (
+            &single,
+            &["--entrypoint-arg", "a\nb"],
+            &["(from `--entrypoint-arg`)"],
+        ),
+    ];
+    for (dir, args, want) in cases {
+        refused(dir, args, want);
+    }
+}
+
+/// Issue 9 §1.4-1.7: combinations that cannot work are refused with a hint.
+#[test]
+fn service_combinations_refused_with_a_hint() {
+    let (_tmp, single) = fixture("single");
+    let (_tmp2, service) = fixture("service");
+    let cases: &[(&Path, &[&str], &[&str])] = &[
+        (
+            &single,
+            &["--runtime", "none", "--expose", "80"],
+            &["`--expose`", "--runtime none"],
+        ),
+        (
+            &single,
+            &["--runtime", "distroless", "--runtime-apt", "tzdata"],
+            &["`--runtime-apt tzdata`", "distroless runtime has no apt"],
+        ),
+        (
+            &single,
+            &["--runtime", "scratch"],
+            &[
+                "`--runtime scratch` needs a statically linked binary",
+                "x86_64-unknown-linux-musl",
+            ],
+        ),
+        (
+            &single,
+            &["--runtime", "alpine"],
+            &["`--runtime alpine`", "musl, not glibc"],
+        ),
+        (
+            &single,
+            &["--sccache", "--incremental"],
+            &["`--sccache` with `--incremental`"],
+        ),
+        (
+            &single,
+            &["--target", "aarch64-unknown-linux-gnu"],
+            &[
+                "`--target aarch64-unknown-linux-gnu`",
+                "gcc-aarch64-linux-gnu",
+                "--cross",
+            ],
+        ),
+        (
+            &single,
+            &["--target", "aarch64-apple-darwin"],
+            &["`--target aarch64-apple-darwin` cannot be linked"],
+        ),
+        (
+            &single,
+            &["--base-image", "registry.example.com/team/rust-builder:1"],
+            &[
+                "`--base-image registry.example.com/team/rust-builder:1` may set CARGO_TARGET_DIR",
+                "--target-dir",
+            ],
+        ),
+        (
+            &service,
+            &["--linker", "mold"],
+            &["`--linker mold`", "x86_64-unknown-linux-gnu"],
+        ),
+    ];
+    for (dir, args, want) in cases {
+        refused(dir, args, want);
+    }
+
+    // Several binaries and no --bin: the list, and how to pick.
+    let (_tmp3, ws) = fixture("workspace");
+    std::fs::create_dir_all(ws.join("crates/app/src/bin")).unwrap();
+    std::fs::write(ws.join("crates/app/src/bin/worker.rs"), "fn main() {}\n").unwrap();
+    refused(&ws, &[], &["several binaries (app, worker)", "--bin NAME"]);
+}
+
+/// The linker the cargo config asks for is installed for the triple being built only; config
+/// for other triples (ripgrep's Windows and musl rustflags) lets `--linker` through; a linker
+/// prewarm cannot map gets a warning naming it and `--apt`.
+#[test]
+fn linker_from_cargo_config() {
+    let (_tmp, root) = fixture("single");
+    std::fs::create_dir_all(root.join(".cargo")).unwrap();
+    std::fs::write(
+        root.join(".cargo/config.toml"),
+        "[target.x86_64-pc-windows-msvc]\nrustflags = [\"-C\", \"target-feature=+crt-static\"]\n[target.x86_64-unknown-linux-musl]\nrustflags = [\"-C\", \"target-feature=+crt-static\"]\n",
+    )
+    .unwrap();
+    let text = prewarm_ok(&root, &["image", "--linker", "mold", "--output", "-"]);
+    assert!(
+        text.contains("install -y --no-install-recommends mold"),
+        "{text}"
+    );
+    // The same config makes a musl build static: scratch is fine.
+    prewarm_ok(
+        &root,
+        &[
+            "image",
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--runtime",
+            "scratch",
+            "--output",
+            "-",
+        ],
+    );
+
+    std::fs::write(
+        root.join(".cargo/config.toml"),
+        "[target.x86_64-unknown-linux-gnu]\nlinker = \"/opt/zig/zigcc\"\n[target.aarch64-unknown-linux-gnu]\nlinker = \"clang-16\"\n",
+    )
+    .unwrap();
+    let out = prewarm(&root, &["image", "--output", "-"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: `linker = \"/opt/zig/zigcc\"` in `.cargo/config.toml`")
+            && stderr.contains("--apt"),
+        "{stderr}"
+    );
+    assert!(
+        !stdout.contains("clang-16"),
+        "config of another triple was used:\n{stdout}"
+    );
+    // Built for aarch64, its configured linker is the cross linker: no --cross needed.
+    let cross = prewarm_ok(
+        &root,
+        &[
+            "image",
+            "--target",
+            "aarch64-unknown-linux-gnu",
+            "--output",
+            "-",
+        ],
+    );
+    assert!(
+        cross.contains("--no-install-recommends clang-16"),
+        "{cross}"
+    );
 }

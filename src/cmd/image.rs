@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
+use super::image_config::Config;
+pub use super::image_runtime::Runtime;
+use super::image_runtime::RuntimeArgs;
 use crate::dockerfile::{self, check, Binary, BuildContext, Incremental, Linker, ProjectImage};
 use crate::error::{Error, Result};
 use crate::flags::BuildFlags;
@@ -77,21 +80,6 @@ pub struct ImageArgs {
         help_heading = "Image"
     )]
     pub base_image: Option<String>,
-    /// The final stage: a slim image with the binary, or none (the build stage is the last).
-    #[arg(
-        long,
-        value_enum,
-        default_value_t,
-        value_name = "KIND",
-        help_heading = "Image"
-    )]
-    pub runtime: Runtime,
-    /// The image of the runtime stage [default: debian:bookworm-slim].
-    #[arg(long, value_name = "IMAGE", help_heading = "Image")]
-    pub runtime_image: Option<String>,
-    /// Debian packages the runtime stage installs (repeatable; e.g. ca-certificates).
-    #[arg(long, value_name = "PACKAGE", help_heading = "Image")]
-    pub runtime_apt: Vec<String>,
     /// Debian packages the build stages install (repeatable; e.g. libssl-dev).
     #[arg(long, value_name = "PACKAGE", help_heading = "Image")]
     pub apt: Vec<String>,
@@ -104,6 +92,18 @@ pub struct ImageArgs {
         help_heading = "Image"
     )]
     pub linker: Linker,
+    /// An environment variable of every build stage (repeatable), set once in the base stage
+    /// so that the cook and the build see the same value, e.g. `SQLX_OFFLINE=true`.
+    #[arg(long, value_name = "KEY=VALUE", help_heading = "Image")]
+    pub env: Vec<String>,
+    /// A build argument of the cook and build stages (repeatable), given to the build with
+    /// `--build-arg NAME=VALUE`; DEFAULT when it is not.
+    #[arg(long, value_name = "NAME[=DEFAULT]", help_heading = "Image")]
+    pub build_arg: Vec<String>,
+    /// For a `--target` of another architecture, install Debian's cross C toolchain for it and
+    /// link with it (e.g. gcc-aarch64-linux-gnu).
+    #[arg(long, help_heading = "Image")]
+    pub cross: bool,
     /// Compile through sccache, its cache in a cache mount.
     #[arg(long, help_heading = "Image")]
     pub sccache: bool,
@@ -129,22 +129,15 @@ pub struct ImageArgs {
     /// Leave out the `# syntax=docker/dockerfile:1` line (for builders that cannot pull it).
     #[arg(long, help_heading = "Image")]
     pub no_syntax: bool,
+    /// The runtime stage and what goes into it.
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
     /// The cargo flags of the cook and the build (always with `--locked`).
     #[command(flatten)]
     pub flags: BuildFlags,
     /// The shared rust-builder image (`--builder`) and its options.
     #[command(flatten)]
     pub builder: crate::builder::args::BuilderArgs,
-}
-
-/// The final stage of the image.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum Runtime {
-    /// A slim image with just the binary (`--runtime-image`).
-    #[default]
-    Slim,
-    /// No runtime stage: the build stage is the image.
-    None,
 }
 
 /// A generated Dockerfile and where its files go.
@@ -189,30 +182,31 @@ pub fn run(args: &ImageArgs) -> Result<()> {
         crate::fs::write_atomic(ignore_path, text)?;
         written.push(format!("`{}`", ignore_path.display()));
     }
-    eprintln!("prewarm: wrote {}", written.join(" and "));
+    crate::status!("wrote {}", written.join(" and "));
     let ignore = generated.context_dir.join(".dockerignore");
     if generated.dockerignore.is_none() {
         warn_exposed_credentials(&generated.context_dir)?;
         let text = std::fs::read_to_string(&ignore).unwrap_or_default();
         if !text.lines().any(|l| l.contains("target")) {
-            eprintln!(
-                "prewarm: note: `{}` does not leave out `target`: the build context would carry the build output, and any change in it would rebuild the source layers",
+            crate::status!("note: `{}` does not leave out `target`: the build context would carry the build output, and any change in it would rebuild the source layers",
                 ignore.display()
             );
         }
     }
     let context = &generated.image.context.from_workspace;
-    if context == "." {
-        eprintln!("prewarm: build it from the workspace root with");
+    let mut text = if context == "." {
+        "build it from the workspace root with".to_string()
     } else {
-        eprintln!(
-            "prewarm: the build context is `{}` (the directory holding the workspace and its path dependencies); build it from there with",
+        format!(
+            "the build context is `{}` (the directory holding the workspace and its path dependencies); build it from there with",
             generated.context_dir.display()
-        );
-    }
+        )
+    };
     for cmd in generated.image.build_commands() {
-        eprintln!("    {cmd}");
+        text.push_str("\n    ");
+        text.push_str(&cmd);
     }
+    crate::status!("{text}");
     Ok(())
 }
 
@@ -227,8 +221,7 @@ fn warn_exposed_credentials(context_dir: &Path) -> Result<()> {
     };
     let ignore = dockerfile::ignore::Ignore::parse(&text);
     for file in dockerfile::ignore::exposed_credentials(context_dir, &ignore) {
-        eprintln!(
-            "prewarm: warning: `{}` is in the build context: {}, so `COPY . .` would store the registry token it holds in an image layer\n  (hint: add `**/.cargo/credentials` and `**/.cargo/credentials.toml` to `{}`, and give cargo its credentials with --cargo-credentials, as a BuildKit secret)",
+        crate::status!("warning: `{}` is in the build context: {}, so `COPY . .` would store the registry token it holds in an image layer\n  (hint: add `**/.cargo/credentials` and `**/.cargo/credentials.toml` to `{}`, and give cargo its credentials with --cargo-credentials, as a BuildKit secret)",
             context_dir.join(&file).display(),
             if text.is_empty() && !path.exists() {
                 "there is no `.dockerignore` to leave it out".to_string()
@@ -261,6 +254,34 @@ fn check_overwrite(path: &Path, force: bool) -> Result<()> {
     .with_hint("pass --force to overwrite it, or --output to write somewhere else"))
 }
 
+/// The cargo flags of the image's build (`--locked` unless `--frozen`), the binaries it ships
+/// with where cargo puts them, the target directory and the output directory.
+fn resolve_binaries(
+    args: &ImageArgs,
+    ws: &crate::metadata::Workspace,
+    config: &Config,
+) -> Result<(BuildFlags, Vec<Binary>, String, String)> {
+    let mut flags = args.flags.clone();
+    let names = select_binaries(ws, &mut flags, args.runtime.runtime)?;
+    check_binary_names(&names, args.runtime.runtime)?;
+    if !flags.frozen {
+        flags.locked = true;
+    }
+    let target_dir = flags
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| config.target_dir.clone());
+    let out_dir = out_dir(&flags, config, &target_dir, !names.is_empty())?;
+    let binaries = names
+        .into_iter()
+        .map(|name| Binary {
+            built_at: format!("{out_dir}/{name}"),
+            name,
+        })
+        .collect();
+    Ok((flags, binaries, target_dir, out_dir))
+}
+
 /// Resolves the workspace and the options into the Dockerfile (and `.dockerignore`) text.
 pub fn generate(args: &ImageArgs) -> Result<Generated> {
     let crate::plan::Plan {
@@ -272,37 +293,32 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
     let ws_root = crate::fs::canonicalize(&ws.root)?;
     let config = Config::read(&ws_root, &layout_root)?;
 
-    let workdir = check_workdir(&args.workdir)?;
+    let workdir = check_dir(&args.workdir, "`--workdir`")?;
     check_options(args, &recipe.workspace)?;
-    let mut flags = args.flags.clone();
-    let binaries = select_binaries(&ws, &mut flags, args.runtime)?;
-    for b in &binaries {
-        check::cargo_name(b, "the workspace's binary targets")?;
-    }
-    if !flags.frozen {
-        flags.locked = true;
-    }
-
-    let target_dir = flags
-        .target_dir
-        .clone()
-        .unwrap_or_else(|| config.target_dir.clone());
-    let out_dir = out_dir(&flags, &config, &target_dir, !binaries.is_empty())?;
+    super::image_checks::combinations(args)?;
+    super::image_checks::base_image_target_dir(args)?;
+    let (flags, binaries, target_dir, out_dir) = resolve_binaries(args, &ws, &config)?;
     let flags_targets = flags.target.clone();
-    let binaries: Vec<Binary> = binaries
-        .into_iter()
-        .map(|name| Binary {
-            built_at: format!("{out_dir}/{name}"),
-            name,
-        })
-        .collect();
     let workspace_in_image = if recipe.workspace == "." {
         workdir.clone()
     } else {
         format!("{}/{}", workdir.trim_end_matches('/'), recipe.workspace)
     };
     let incremental = incremental(&flags, &out_dir, &workspace_in_image, args.incremental);
-    check_linker(args.linker, &config)?;
+    let triple = flags
+        .target
+        .first()
+        .or(config.target.as_ref())
+        .cloned()
+        .unwrap_or_else(crate::linker::host_triple);
+    let linking = super::image_checks::linking(args, &config, &triple, &ws_root)?;
+    let (env, build_args) = build_env(args)?;
+    let runtime = super::image_runtime::resolve(
+        &args.runtime,
+        &default_runtime_image(),
+        &ws_root,
+        &recipe.workspace,
+    )?;
 
     let base_image = base_image(args, &config)?;
 
@@ -320,14 +336,7 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
         version: env!("CARGO_PKG_VERSION").to_string(),
         syntax: !args.no_syntax,
         base_image,
-        runtime_image: match args.runtime {
-            Runtime::None => None,
-            Runtime::Slim => Some(
-                args.runtime_image
-                    .clone()
-                    .unwrap_or_else(default_runtime_image),
-            ),
-        },
+        runtime,
         prewarm_image: args
             .prewarm_image
             .clone()
@@ -345,7 +354,10 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
             flags_targets
         },
         build_packages: args.apt.clone(),
-        runtime_packages: args.runtime_apt.clone(),
+        config_packages: linking.needs,
+        linker_env: linking.env,
+        env,
+        build_args,
         cargo_credentials: args.cargo_credentials,
         git_credentials: args.git_credentials,
         context,
@@ -363,6 +375,69 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
     })
 }
 
+/// `--env` and `--build-arg`, checked; a name given twice, or by both, is refused.
+/// `--env` pairs and `--build-arg` names with their defaults.
+type BuildEnv = (Vec<(String, String)>, Vec<(String, Option<String>)>);
+
+fn build_env(args: &ImageArgs) -> Result<BuildEnv> {
+    let env = args
+        .env
+        .iter()
+        .map(|e| check::env_pair(e, "`--env`"))
+        .collect::<Result<Vec<_>>>()?;
+    let build_args = args
+        .build_arg
+        .iter()
+        .map(|a| check::build_arg(a, "`--build-arg`"))
+        .collect::<Result<Vec<_>>>()?;
+    let mut seen: Vec<&str> = Vec::new();
+    let reserved = [
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "SCCACHE_DIR",
+        "CARGO_NET_GIT_FETCH_WITH_CLI",
+    ];
+    for name in env
+        .iter()
+        .map(|(k, _)| k)
+        .chain(build_args.iter().map(|(k, _)| k))
+    {
+        if seen.contains(&name.as_str()) {
+            return Err(Error::input(format!(
+                "`{name}` is given twice by --env and --build-arg"
+            ))
+            .with_hint("give each variable once: --env for a fixed value, --build-arg for one the build command passes"));
+        }
+        if reserved.contains(&name.as_str()) || name.starts_with("GIT_CONFIG_") {
+            return Err(Error::input(format!(
+                "`{name}` (from --env or --build-arg) is set by prewarm itself, for --linker, --sccache or --git-credentials"
+            ))
+            .with_hint("use the prewarm option instead; for rustc flags of your own, set `build.rustflags` in .cargo/config.toml"));
+        }
+        seen.push(name);
+    }
+    Ok((env, build_args))
+}
+
+/// Several binaries get a runtime stage each: their stage names must differ.
+fn check_binary_names(binaries: &[String], runtime: Runtime) -> Result<()> {
+    let mut stages: Vec<(String, &str)> = Vec::new();
+    for b in binaries {
+        check::cargo_name(b, "the workspace's binary targets")?;
+        let stage = dockerfile::runtime::stage_name(b);
+        if runtime != Runtime::None && binaries.len() > 1 {
+            if let Some((_, other)) = stages.iter().find(|(s, _)| *s == stage) {
+                return Err(Error::input(format!(
+                    "the binaries `{other}` and `{b}` would both get the runtime stage `{stage}`"
+                ))
+                .with_hint("build them in two images: run prewarm image with one of the --bin options each, and --output"));
+            }
+        }
+        stages.push((stage, b));
+    }
+    Ok(())
+}
+
 /// Checks every option that reaches the Dockerfile for its kind, where it is known which flag
 /// it came from (the Dockerfile model checks each again for the place it is written into), and
 /// the workspace's directory in the build context.
@@ -373,7 +448,6 @@ fn check_options(args: &ImageArgs, workspace: &str) -> Result<()> {
     }
     for (origin, image) in [
         ("`--base-image`", &args.base_image),
-        ("`--runtime-image`", &args.runtime_image),
         ("`--prewarm-image`", &args.prewarm_image),
     ] {
         if let Some(image) = image {
@@ -382,9 +456,6 @@ fn check_options(args: &ImageArgs, workspace: &str) -> Result<()> {
     }
     for p in &args.apt {
         check::debian_package(p, "`--apt`")?;
-    }
-    for p in &args.runtime_apt {
-        check::debian_package(p, "`--runtime-apt`")?;
     }
     check::path(
         workspace,
@@ -461,26 +532,6 @@ fn incremental(
     Some(Incremental { dir, profile_env })
 }
 
-/// The linker's flags go to `build.rustflags`, which `target.*.rustflags` would override.
-fn check_linker(linker: Linker, config: &Config) -> Result<()> {
-    let Some(file) = config
-        .target_rustflags
-        .as_ref()
-        .filter(|_| linker != Linker::Default)
-    else {
-        return Ok(());
-    };
-    Err(Error::input(format!(
-        "`--linker {}` adds rustc flags through `build.rustflags`, but `{}` sets `target.*.rustflags`, which cargo prefers, so the linker flags would be ignored",
-        linker.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default(),
-        file.display()
-    ))
-    .with_hint(format!(
-        "add `{}` to those target rustflags yourself and use --apt for the linker's package, or move the flags to `build.rustflags`",
-        linker.rustflags()
-    )))
-}
-
 /// Where the Dockerfile goes (`None`: standard output) and how it is built from the context.
 fn placement(
     output: Option<&Path>,
@@ -544,15 +595,18 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     }
 }
 
-fn check_workdir(dir: &str) -> Result<String> {
+/// An absolute directory of an option (`--workdir`, `--runtime-workdir`), without its
+/// trailing `/`.
+pub fn check_dir(dir: &str, origin: &str) -> Result<String> {
     if !dir.starts_with('/') || dir.trim_end_matches('/').is_empty() {
         return Err(Error::input(format!(
-            "`--workdir {}` is not a plain absolute directory",
+            "{} {}` is not a plain absolute directory",
+            origin.trim_end_matches('`'),
             check::shown(dir)
         ))
         .with_hint("pass an absolute path without spaces or quotes, such as /app"));
     }
-    check::path(dir, "`--workdir`")?;
+    check::path(dir, origin)?;
     Ok(dir.trim_end_matches('/').to_string())
 }
 
@@ -702,17 +756,10 @@ fn invocation(args: &ImageArgs) -> String {
             w.push(format!("--{name}={v}"));
         }
     }
-    if args.runtime == Runtime::None {
-        w.push("--runtime=none".into());
+    for (name, values) in [("env", &args.env), ("build-arg", &args.build_arg)] {
+        w.extend(values.iter().map(|v| format!("--{name}={v}")));
     }
-    if let Some(v) = &args.runtime_image {
-        w.push(format!("--runtime-image={v}"));
-    }
-    let mut runtime_apt = args.runtime_apt.clone();
-    runtime_apt.sort();
-    for p in &runtime_apt {
-        w.push(format!("--runtime-apt={p}"));
-    }
+    w.extend(args.runtime.invocation());
     let mut apt = args.apt.clone();
     apt.sort();
     for p in &apt {
@@ -724,6 +771,7 @@ fn invocation(args: &ImageArgs) -> String {
         }
     }
     for (on, name) in [
+        (args.cross, "--cross"),
         (args.sccache, "--sccache"),
         (args.incremental, "--incremental"),
         (args.cargo_credentials, "--cargo-credentials"),
@@ -746,91 +794,4 @@ fn invocation(args: &ImageArgs) -> String {
         w.push(format!("--prewarm-image={p}"));
     }
     dockerfile::shell_line(&w)
-}
-
-/// How an error names a key of a cargo config file.
-fn config_key(key: &str, file: &Path) -> String {
-    format!("`{key}` in `{}`", file.display())
-}
-
-/// What the cargo config files of the workspace say about where and for what it builds.
-#[derive(Debug, Default)]
-struct Config {
-    /// `build.target-dir`, relative to the workspace root (or absolute); `target` if unset.
-    target_dir: String,
-    /// `build.target`, if one triple.
-    target: Option<String>,
-    /// A config file that sets `target.*.rustflags`.
-    target_rustflags: Option<PathBuf>,
-    /// The toolchain file and its channel.
-    toolchain: Option<(PathBuf, String)>,
-}
-
-impl Config {
-    fn read(ws_root: &Path, layout_root: &Path) -> Result<Config> {
-        let mut config = Config {
-            target_dir: "target".into(),
-            ..Config::default()
-        };
-        let mut target_dir = None;
-        // Nearest first: the first file that sets a key wins.
-        for found in crate::config::config_files(ws_root, layout_root)? {
-            let doc: toml::Table = toml::from_str(&found.text).unwrap_or_default();
-            let base = found
-                .path
-                .parent()
-                .and_then(Path::parent)
-                .unwrap_or(ws_root);
-            if let Some(build) = doc.get("build").and_then(toml::Value::as_table) {
-                if target_dir.is_none() {
-                    if let Some(dir) = build.get("target-dir").and_then(toml::Value::as_str) {
-                        check::path(dir, &config_key("build.target-dir", &found.path))?;
-                        let abs = if Path::new(dir).is_absolute() {
-                            PathBuf::from(dir)
-                        } else {
-                            base.join(dir)
-                        };
-                        let dir = if abs.starts_with(ws_root) || !Path::new(dir).is_absolute() {
-                            relative_to(&abs, ws_root)
-                        } else {
-                            dir.to_string()
-                        };
-                        // Relative to the workspace root, it may name directories above it.
-                        check::path(&dir, &config_key("build.target-dir", &found.path))?;
-                        target_dir = Some(dir);
-                    }
-                }
-                if config.target.is_none() {
-                    match build.get("target") {
-                        Some(toml::Value::String(t)) => config.target = Some(t.clone()),
-                        Some(toml::Value::Array(a)) if a.len() == 1 => {
-                            config.target = a[0].as_str().map(str::to_string);
-                        }
-                        _ => {}
-                    }
-                    if let Some(t) = &config.target {
-                        check::target_triple(t, &config_key("build.target", &found.path))?;
-                    }
-                }
-            }
-            if config.target_rustflags.is_none() {
-                let sets = doc
-                    .get("target")
-                    .and_then(toml::Value::as_table)
-                    .is_some_and(|t| t.values().any(|v| v.get("rustflags").is_some()));
-                if sets {
-                    config.target_rustflags = Some(found.path.clone());
-                }
-            }
-        }
-        if let Some(dir) = target_dir {
-            config.target_dir = dir;
-        }
-        if let Some(found) = crate::config::toolchain_file(ws_root, layout_root)? {
-            if let Some(channel) = crate::config::toolchain_channel(&found.text) {
-                config.toolchain = Some((found.path, channel));
-            }
-        }
-        Ok(config)
-    }
 }

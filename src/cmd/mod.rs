@@ -5,5 +5,8 @@ pub mod check;
 pub mod ci;
 pub mod cook;
 pub mod image;
+pub mod image_checks;
+pub mod image_config;
+pub mod image_runtime;
 pub mod recipe;
 pub mod verify;

@@ -32,6 +32,8 @@ pub enum Place {
     User,
     /// A word of a `RUN` command or an `ENTRYPOINT` (quoted where needed).
     Word,
+    /// A port of `EXPOSE` (`8080`, `53/udp`).
+    Port,
     /// A comment line.
     Comment,
 }
@@ -48,6 +50,7 @@ impl Place {
             Place::EnvValue => "an ENV value",
             Place::User => "the user of USER",
             Place::Word => "a word of RUN or ENTRYPOINT",
+            Place::Port => "a port of EXPOSE",
             Place::Comment => "a comment",
         }
     }
@@ -90,6 +93,7 @@ impl Place {
                         .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
                 (!ok).then(|| "a user is a name or uid[:gid]".to_string())
             }
+            Place::Port => port_problem(value),
             Place::EnvValue | Place::Word | Place::Comment => None,
         }
     }
@@ -619,202 +623,83 @@ pub fn text(value: &str, origin: &str) -> Result<()> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+// ------------------------------------------------------------------ runtime values
 
-    #[test]
-    fn image_references() {
-        for good in [
-            "rust",
-            "rust:1.95-bookworm",
-            "library/rust:1.95",
-            "docker.io/library/rust:1.95",
-            "localhost/rust",
-            "localhost:5000/team/rust:x",
-            "registry.example.com:5000/a/b/c:tag_1.2-x",
-            "gcr.io/distroless/cc-debian12:nonroot",
-            "ghcr.io/prewarm-rs/prewarm:0.1.0",
-            "a__b/c---d/e.f_g",
-            "[::1]:5000/rust",
-            "Registry.Example.com/rust",
-            "rust@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-            "rust:1.95@sha256:0123456789abcdef0123456789abcdef",
-            "base",
-        ] {
-            assert_eq!(image_ref_problem(good), None, "{good}");
-        }
-        for bad in [
-            "",
-            "Rust",
-            "rust:",
-            "rust:-x",
-            "rust:a/b",
-            "rust@sha256:abc",
-            "rust@sha256",
-            "a..b/c",
-            "-a/b",
-            "a/b-",
-            "a___b",
-            "reg:port/x",
-            "reg.com:50a0/x",
-            "bad_host.com/x",
-            "rust:1.95 AS x",
-            "rust:$V",
-            "a//b",
-            "[::1/x",
-        ] {
-            assert!(image_ref_problem(bad).is_some(), "{bad}");
-        }
-        let err = image_ref("rust:1.95\nRUN touch /x", "`--base-image`").unwrap_err();
-        assert!(
-            err.message().contains("`rust:1.95\\nRUN touch /x`"),
-            "{err}"
-        );
-        assert!(err.message().contains("from `--base-image`"), "{err}");
-        assert!(err.message().contains("control character"), "{err}");
-        assert!(err
-            .hint()
-            .unwrap()
-            .contains("[registry[:port]/]path[:tag][@digest]"));
-    }
+fn env_name_problem(name: &str) -> Option<String> {
+    Place::EnvKey.problem(name)
+}
 
-    #[test]
-    fn cargo_names_features_profiles() {
-        assert!(cargo_name("my-bin_2", "x").is_ok());
-        assert!(cargo_name("café", "x").is_ok());
-        for bad in ["", "-x", "a b", "a/b", "a$b", "a\nb", "a'b"] {
-            assert!(cargo_name(bad, "x").is_err(), "{bad}");
-        }
-        for good in [
-            "ws-app",
-            "ws-app@0.1.0",
-            "ws-app:0.1.0",
-            "ws-*",
-            "serde@1.0.0-rc.1+x",
-        ] {
-            assert!(package_spec(good, "x").is_ok(), "{good}");
-        }
-        for bad in ["", "a b", "a@", "a@x;y", "https://x#a", "a\n"] {
-            assert!(package_spec(bad, "x").is_err(), "{bad}");
-        }
-        for good in [
-            "a",
-            "a,b",
-            "a b",
-            "dep:x",
-            "pkg/feat",
-            "pkg?/feat",
-            "x+y.z",
-            "_a",
-            "1x",
-            "a,,b",
-        ] {
-            assert!(features(good, "x").is_ok(), "{good}");
-        }
-        for bad in ["a;b", "$x", "dep:", "/x", "a/", "-a", "a'b", "a\tb", "a=b"] {
-            assert!(features(bad, "x").is_err(), "{bad}");
-        }
-        assert!(profile("ci-fast_2", "x").is_ok());
-        for bad in ["", "-x", "a.b", "a b", "a/b"] {
-            assert!(profile(bad, "x").is_err(), "{bad}");
-        }
-        assert!(jobs("4", "x").is_ok() && jobs("-1", "x").is_ok() && jobs("default", "x").is_ok());
-        assert!(jobs("4;x", "x").is_err() && jobs("", "x").is_err() && jobs("-", "x").is_err());
-        assert!(version("0.9.151", "x").is_ok() && version("1.0.0-rc.1", "x").is_ok());
-        assert!(version("1 && x", "x").is_err() && version("x", "x").is_err());
-    }
+/// A `KEY=VALUE` of `--env`/`--runtime-env`: the name `[A-Za-z_][A-Za-z0-9_]*`, the value
+/// any text without control characters (it is double-quoted in `ENV`).
+pub fn env_pair(value: &str, origin: &str) -> Result<(String, String)> {
+    let hint = "give NAME=VALUE, such as SQLX_OFFLINE=true (quote the whole option for spaces)";
+    let Some((k, v)) = value.split_once('=') else {
+        return Err(refuse(value, origin, "NAME=VALUE", "it has no `=`", hint));
+    };
+    checked(value, origin, "NAME=VALUE", hint, env_name_problem(k))?;
+    Ok((k.to_string(), v.to_string()))
+}
 
-    #[test]
-    fn triples_and_packages() {
-        for good in [
-            "x86_64-unknown-linux-gnu",
-            "wasm32-wasip1",
-            "thumbv7em-none-eabihf",
-            "i686-pc-windows-msvc",
-        ] {
-            assert!(target_triple(good, "x").is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "x86",
-            "-x-y",
-            "my-spec.json",
-            "a/b-c",
-            "x86_64-linux gnu",
-            "a-b\n",
-        ] {
-            assert!(target_triple(bad, "x").is_err(), "{bad}");
-        }
-        for good in [
-            "libssl-dev",
-            "g++",
-            "libc6:arm64",
-            "tzdata=2024a-0+deb12u1",
-            "ca-certificates:amd64=1:2.3~x",
-            "r8",
-        ] {
-            assert!(debian_package(good, "x").is_ok(), "{good}");
-        }
-        for bad in [
-            "", "a", "Libssl", "-x", "lib_x", "a b", "x;y", "x:", "x=", "x=a", "x:AMD", "x\n",
-        ] {
-            assert!(debian_package(bad, "x").is_err(), "{bad}");
-        }
-        let err = debian_package("libssl-dev; rm -rf /", "`--apt`").unwrap_err();
-        assert!(
-            err.message().contains("is not a Debian package name"),
-            "{err}"
-        );
-    }
+/// A `NAME[=DEFAULT]` of `--build-arg`.
+pub fn build_arg(value: &str, origin: &str) -> Result<(String, Option<String>)> {
+    let (k, v) = match value.split_once('=') {
+        Some((k, v)) => (k, Some(v.to_string())),
+        None => (value, None),
+    };
+    checked(
+        value,
+        origin,
+        "NAME[=DEFAULT]",
+        "give a build argument's name, optionally with a default, such as GIT_SHA or PROFILE=release",
+        env_name_problem(k),
+    )?;
+    Ok((k.to_string(), v))
+}
 
-    #[test]
-    fn paths_and_places() {
-        for good in ["/app", "target", "../out", "a/b.c/d-e_f", "/x/@y+z%:~"] {
-            assert!(path(good, "x").is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "a b",
-            "$HOME",
-            "a,b",
-            "a=b",
-            "a\"b",
-            "a'b",
-            "a\\b",
-            "a`b",
-            "a*",
-            "a?",
-            "a[1]",
-            "a\nb",
-            "a\u{2028}b",
-            "a\u{a0}b",
-        ] {
-            assert!(path(bad, "x").is_err(), "{bad}");
-        }
-        let err = path("a,b", "`build.target-dir` in `c.toml`").unwrap_err();
-        assert!(
-            err.message()
-                .contains("`a,b` (from `build.target-dir` in `c.toml`)"),
-            "{err}"
-        );
-        assert_eq!(Place::MountValue.problem("/usr/local/cargo/registry"), None);
-        assert!(Place::MountValue.problem("/a,id=x").is_some());
-        assert!(Place::MountValue.problem("a\"b").is_some());
-        assert!(Place::MountValue.problem("").is_some());
-        assert!(Place::EnvKey
-            .problem("CARGO_PROFILE_CI_INCREMENTAL")
-            .is_none());
-        assert!(Place::EnvKey.problem("A-B").is_some());
-        assert!(Place::User.problem("10001:10001").is_none());
-        assert!(Place::User.problem("a b").is_some());
-        assert!(Place::StageName.problem("build").is_none());
-        assert!(Place::StageName.problem("Build").is_some());
-        assert!(Place::Comment.problem("any `text` $x, 'quoted'").is_none());
-        assert!(Place::Comment.problem("a\nRUN x").is_some());
-        assert!(Place::Word.problem("a\rb").is_some());
-        assert!(Place::Path.problem("/app/$HOME").is_some());
-        assert!(text("ok text", "x").is_ok() && text("a\u{7}", "x").is_err());
-        assert_eq!(shown("a\nb\tc"), "a\\nb\\tc");
+fn port_problem(value: &str) -> Option<String> {
+    let (port, proto) = match value.split_once('/') {
+        Some((p, proto)) => (p, Some(proto)),
+        None => (value, None),
+    };
+    let number_ok = !port.is_empty()
+        && port.chars().all(|c| c.is_ascii_digit())
+        && port.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n));
+    if !number_ok {
+        Some(format!("`{port}` is not a port number from 1 to 65535"))
+    } else if proto.is_some_and(|p| p != "tcp" && p != "udp") {
+        Some("the protocol after `/` is not tcp or udp".into())
+    } else {
+        None
     }
 }
+
+/// A port of `--expose`: `PORT` or `PORT/tcp|udp`.
+pub fn port(value: &str, origin: &str) -> Result<()> {
+    checked(
+        value,
+        origin,
+        "a port",
+        "give a port number such as 8080, or 53/udp",
+        port_problem(value),
+    )
+}
+
+/// A user of `--user`: `UID[:GID]` (numbers; a name needs an /etc/passwd entry in the image).
+pub fn user(value: &str, origin: &str) -> Result<()> {
+    let number = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let ok = match value.split_once(':') {
+        Some((u, g)) => number(u) && number(g),
+        None => number(value),
+    };
+    checked(
+        value,
+        origin,
+        "UID[:GID]",
+        "give numbers, such as 10001 or 10001:10001: a user by number needs no entry in /etc/passwd, so every runtime image has it",
+        (!ok).then(|| "a user id and an optional group id, both numbers".into()),
+    )
+}
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;

@@ -17,6 +17,7 @@
 pub mod check;
 pub mod ignore;
 pub mod quote;
+pub mod runtime;
 
 use std::fmt::Write as _;
 
@@ -106,6 +107,12 @@ pub enum Instruction {
     User(String),
     /// `ENTRYPOINT ["..."]`
     Entrypoint(Vec<String>),
+    /// `CMD ["..."]`: the entrypoint's default arguments.
+    Cmd(Vec<String>),
+    /// `ARG NAME[=default]`: a build argument, in scope until the stage ends.
+    Arg(String, Option<String>),
+    /// `EXPOSE port[/proto] ...`
+    Expose(Vec<String>),
 }
 
 /// A shell-form `RUN`: its mounts and its commands, joined with `&&`.
@@ -342,6 +349,16 @@ impl Renderer {
         Ok(words.join(" "))
     }
 
+    /// The JSON array of an exec-form `ENTRYPOINT` or `CMD`.
+    fn exec_form(&self, args: &[String]) -> Result<String> {
+        for a in args {
+            self.value(Place::Word, a)?;
+        }
+        let json = serde_json::to_string(args)
+            .map_err(|e| Error::input(format!("cannot write {args:?} as JSON: {e}")))?;
+        Ok(json.replace("\",\"", "\", \""))
+    }
+
     fn path(&self, path: &str) -> Result<String> {
         Ok(self.value(Place::Path, path)?.to_string())
     }
@@ -370,13 +387,21 @@ impl Renderer {
                 t.push_str(&self.path(dst)?);
                 t
             }
-            Instruction::Entrypoint(args) => {
-                for a in args {
-                    self.value(Place::Word, a)?;
+            Instruction::Entrypoint(args) => format!("ENTRYPOINT {}", self.exec_form(args)?),
+            Instruction::Cmd(args) => format!("CMD {}", self.exec_form(args)?),
+            Instruction::Arg(name, default) => {
+                let name = self.value(Place::EnvKey, name)?;
+                match default {
+                    Some(v) => format!("ARG {name}={}", env_value(self.value(Place::EnvValue, v)?)),
+                    None => format!("ARG {name}"),
                 }
-                let json = serde_json::to_string(args)
-                    .map_err(|e| Error::input(format!("cannot write ENTRYPOINT {args:?}: {e}")))?;
-                format!("ENTRYPOINT {}", json.replace("\",\"", "\", \""))
+            }
+            Instruction::Expose(ports) => {
+                let mut t = String::from("EXPOSE");
+                for p in ports {
+                    let _ = write!(t, " {}", self.value(Place::Port, p)?);
+                }
+                t
             }
             Instruction::Run(run) => {
                 let mut lines = Vec::new();
@@ -477,8 +502,8 @@ pub struct ProjectImage {
     pub syntax: bool,
     /// The Rust image of the base stage.
     pub base_image: String,
-    /// The image of the runtime stage; `None` for no runtime stage.
-    pub runtime_image: Option<String>,
+    /// The runtime stage(s); `None` for none (the build stage is the image).
+    pub runtime: Option<runtime::RuntimeImage>,
     /// The image holding `/usr/local/bin/prewarm`.
     pub prewarm_image: String,
     /// The layout root inside the image.
@@ -499,8 +524,15 @@ pub struct ProjectImage {
     pub rustup_targets: Vec<String>,
     /// Extra Debian packages for the build (`--apt`).
     pub build_packages: Vec<String>,
-    /// Debian packages for the runtime image (`--runtime-apt`).
-    pub runtime_packages: Vec<String>,
+    /// Debian packages the workspace's cargo config needs (its linker), or a cross linker.
+    pub config_packages: Vec<crate::linker::Need>,
+    /// Environment of the build stages that the linker needs (a cross linker's
+    /// `CARGO_TARGET_<TRIPLE>_LINKER`).
+    pub linker_env: Vec<(String, String)>,
+    /// `--env`: environment of every build stage, set in the base stage.
+    pub env: Vec<(String, String)>,
+    /// `--build-arg`: build arguments of the cargo stages, with their defaults.
+    pub build_args: Vec<(String, Option<String>)>,
     /// Mount the `cargo-credentials` secret as `$CARGO_HOME/credentials.toml`.
     pub cargo_credentials: bool,
     /// Mount the `git-credentials` secret and let git use it.
@@ -542,12 +574,23 @@ impl ProjectImage {
                 "--secret id={GIT_CREDENTIALS},src=\"$HOME/.git-credentials\""
             ));
         }
-        opts.push(format!("-t {}", shell_word(&self.context.tag)));
         let opts = opts.join(" ");
-        vec![
-            format!("DOCKER_BUILDKIT=1 docker build {opts} ."),
-            format!("buildah build --layers {opts} ."),
-        ]
+        let mut commands = Vec::new();
+        for (target, tag) in self.build_targets() {
+            let mut o = opts.clone();
+            if let Some(t) = target {
+                let _ = write!(o, "{}--target {t}", if o.is_empty() { "" } else { " " });
+            }
+            let _ = write!(
+                o,
+                "{}-t {}",
+                if o.is_empty() { "" } else { " " },
+                shell_word(&tag)
+            );
+            commands.push(format!("DOCKER_BUILDKIT=1 docker build {o} ."));
+            commands.push(format!("buildah build --layers {o} ."));
+        }
+        commands
     }
 
     /// The cache mounts of every cargo step: registry, git checkouts, sccache.
@@ -632,7 +675,28 @@ impl ProjectImage {
                 format!("store --file={GIT_CREDENTIALS_PATH}"),
             ));
         }
+        env.extend(self.linker_env.iter().cloned());
+        env.extend(self.env.iter().cloned());
         env
+    }
+
+    /// `ARG` lines for the start of a cargo stage: a build argument is in scope until its
+    /// stage ends, and a stage `FROM` another does not inherit it, so each declares it again.
+    fn build_arg_steps(&self) -> Vec<Step> {
+        if self.build_args.is_empty() {
+            return Vec::new();
+        }
+        let mut steps: Vec<Step> = self
+            .build_args
+            .iter()
+            .map(|(k, v)| Step::new(Instruction::Arg(k.clone(), v.clone())))
+            .collect();
+        steps[0].comment = vec![
+            "Build arguments (--build-arg on the command line): an ARG is scoped to its stage, so"
+                .into(),
+            "each cargo stage declares them.".into(),
+        ];
+        steps
     }
 
     fn build_packages(&self) -> Vec<String> {
@@ -646,6 +710,7 @@ impl ProjectImage {
             packages.push("sccache".into());
         }
         packages.extend(self.build_packages.iter().cloned());
+        packages.extend(self.config_packages.iter().map(|n| n.package.clone()));
         packages.sort();
         packages.dedup();
         packages
@@ -659,9 +724,7 @@ impl ProjectImage {
             self.cook_stage(),
             self.build_stage(),
         ];
-        if let Some(runtime) = self.runtime_stage() {
-            stages.push(runtime);
-        }
+        stages.extend(self.runtime_stages());
         Dockerfile {
             syntax: self.syntax,
             header: self.header(),
@@ -694,6 +757,15 @@ impl ProjectImage {
             h.push(format!("    {cmd}"));
         }
         h.push(String::new());
+        if !self.build_args.is_empty() {
+            let names: Vec<&str> = self.build_args.iter().map(|(k, _)| k.as_str()).collect();
+            h.push(format!(
+                "Build arguments of the cook and build stages ({}): pass each with",
+                names.join(", ")
+            ));
+            h.push("--build-arg NAME=VALUE to the commands above.".into());
+            h.push(String::new());
+        }
         h.extend(self.secrets_note());
         h.extend([
             String::new(),
@@ -705,9 +777,7 @@ impl ProjectImage {
             "           long as the recipe stays byte-identical".into(),
             "  build    the real sources, built with the very same cargo flags".into(),
         ]);
-        if self.runtime_image.is_some() {
-            h.push("  runtime  a slim image with just the binary, run as a non-root user".into());
-        }
+        h.extend(self.runtime_header());
         h
     }
 
@@ -715,7 +785,12 @@ impl ProjectImage {
         let mut steps = Vec::new();
         let packages = self.build_packages();
         if !packages.is_empty() {
-            steps.push(apt_install(&packages, None));
+            let why: Vec<String> = self
+                .config_packages
+                .iter()
+                .map(|n| format!("{}: {}.", n.package, n.why))
+                .collect();
+            steps.push(apt_install(&packages, None, &why));
         }
         if !self.rustup_targets.is_empty() {
             let mut cmd = vec!["rustup".to_string(), "target".into(), "add".into()];
@@ -803,23 +878,31 @@ impl ProjectImage {
                 "The dependencies, compiled into this stage's own layer (not a cache mount), so that".into(),
                 "the build stage starts from them. Downloads go through cache mounts.".into(),
             ],
-            steps: vec![
-                Step::new(Instruction::Copy {
-                    from: Some("planner".into()),
-                    src: vec![RECIPE_PATH.into()],
-                    dst: RECIPE_PATH.into(),
-                }),
-                Step::new(Instruction::Run(Run { mounts: self.cargo_mounts(), commands })),
-            ],
+            steps: self
+                .build_arg_steps()
+                .into_iter()
+                .chain([
+                    Step::new(Instruction::Copy {
+                        from: Some("planner".into()),
+                        src: vec![RECIPE_PATH.into()],
+                        dst: RECIPE_PATH.into(),
+                    }),
+                    Step::new(Instruction::Run(Run {
+                        mounts: self.cargo_mounts(),
+                        commands,
+                    })),
+                ])
+                .collect(),
         }
     }
 
     fn build_stage(&self) -> Stage {
-        let mut steps = vec![Step::new(Instruction::Copy {
+        let mut steps = self.build_arg_steps();
+        steps.push(Step::new(Instruction::Copy {
             from: None,
             src: vec![".".into()],
             dst: ".".into(),
-        })];
+        }));
         if self.workspace != "." {
             steps.push(Step::commented(
                 &["cargo runs in the workspace root, as in the cook, so it reads the same cargo config."],
@@ -871,49 +954,6 @@ impl ProjectImage {
             comment: vec!["The real sources, over the cooked skeleton.".into()],
             steps,
         }
-    }
-
-    fn runtime_stage(&self) -> Option<Stage> {
-        let image = self.runtime_image.as_ref()?;
-        let mut steps = Vec::new();
-        if !self.runtime_packages.is_empty() {
-            let mut packages = self.runtime_packages.clone();
-            packages.sort();
-            packages.dedup();
-            steps.push(apt_install(&packages, Some("runtime")));
-        }
-        steps.push(Step::commented(
-            &[
-                "An unprivileged user, by number: it needs no entry in /etc/passwd, so any runtime",
-                "image works, distroless ones included. The binary comes last, so that a rebuild",
-                "after an edit redoes nothing else here.",
-            ],
-            Instruction::User("10001:10001".into()),
-        ));
-        if let Some(first) = self.binaries.first() {
-            steps.push(Step::new(Instruction::Entrypoint(vec![format!(
-                "{BIN_DIR}/{}",
-                first.name
-            )])));
-        }
-        let src: Vec<String> = self
-            .binaries
-            .iter()
-            .map(|b| format!("{BIN_DIR}/{}", b.name))
-            .collect();
-        if !src.is_empty() {
-            steps.push(Step::new(Instruction::Copy {
-                from: Some("build".into()),
-                src,
-                dst: format!("{BIN_DIR}/"),
-            }));
-        }
-        Some(Stage {
-            name: "runtime".into(),
-            from: image.clone(),
-            comment: vec!["What ships: the binary and nothing of the toolchain.".into()],
-            steps,
-        })
     }
 
     /// A `.dockerignore` for the build context: what `COPY . .` must not see.
@@ -992,15 +1032,23 @@ impl ProjectImage {
 /// but fails rather than waits on one), with the base image's clean-up hook (which would
 /// delete every download, so the cache would never hold anything) removed. `stage` names the
 /// caches of a stage other than the base: one locked id per Dockerfile (see [`Mount::Cache`]).
-fn apt_install(packages: &[String], stage: Option<&str>) -> Step {
+/// `why` adds a comment line per package that the options did not name.
+fn apt_install(packages: &[String], stage: Option<&str>, why: &[String]) -> Step {
     let ids = stage.map(|s| (format!("{s}-var-cache-apt"), format!("{s}-var-lib-apt")));
+    let mut comment: Vec<String> = vec![
+        "System packages. Downloads and package lists live in cache mounts, kept between builds"
+            .into(),
+        "and never part of the image; Debian images delete every download after installing".into(),
+        "(`docker-clean`), so that goes first. Versions are not pinned (DL3008): they follow"
+            .into(),
+        "the base image's Debian release, whose updates are security fixes.".into(),
+    ];
+    if !why.is_empty() {
+        comment.push("For linking, as the workspace's cargo config or --cross asks:".into());
+        comment.extend(why.iter().map(|w| format!("  {w}")));
+    }
     Step {
-        comment: vec![
-            "System packages. Downloads and package lists live in cache mounts, kept between builds".into(),
-            "and never part of the image; Debian images delete every download after installing".into(),
-            "(`docker-clean`), so that goes first. Versions are not pinned (DL3008): they follow".into(),
-            "the base image's Debian release, whose updates are security fixes.".into(),
-        ],
+        comment,
         hadolint_ignore: vec!["DL3008"],
         instruction: Instruction::Run(Run {
             mounts: vec![
