@@ -4,7 +4,6 @@
 //! base image's own `CARGO_TARGET_DIR`.
 
 use std::path::Path;
-use std::process::Command;
 
 use clap::ValueEnum;
 
@@ -194,15 +193,19 @@ fn image_env(image: &str) -> Option<Vec<String>> {
         ),
     ];
     for (program, args) in engines {
-        let Ok(out) = Command::new(program).args(args).arg(image).output() else {
+        let Ok(out) = crate::process::Process::new(program)
+            .args(args)
+            .arg(image)
+            .output()
+        else {
             continue;
         };
         if !out.status.success() {
             continue;
         }
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = &out.stdout;
         let env = if program == "buildah" {
-            serde_json::from_str::<serde_json::Value>(&text)
+            serde_json::from_str::<serde_json::Value>(text)
                 .ok()
                 .and_then(|v| parse_env(&v["OCIv1"]["config"]["Env"].to_string()))
         } else {
