@@ -91,6 +91,9 @@ pub enum Command {
     /// Compare a planned build with the cook's recorded settings, without compiling.
     #[command(long_about = cmd::check::LONG_ABOUT)]
     Check(cmd::check::CheckArgs),
+    // tiers (issue 11): the verb of a tier stage.
+    #[allow(missing_docs)] // reason: `TierArgs` carries the help (summary, paragraph, example)
+    Tier(cmd::tier::TierArgs),
     #[allow(missing_docs)] // reason: the help of `ImageArgs` is used (summary, example)
     Image(cmd::image::ImageArgs),
     #[allow(missing_docs)] // reason: `BuilderReportArgs` carries the help (summary, example)
@@ -140,6 +143,7 @@ pub fn run(cli: &Cli) -> crate::Result<()> {
         Command::Cook(args) => cmd::cook::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Check(args) => cmd::check::run(args),
+        Command::Tier(args) => cmd::tier::run(args),
         Command::Image(args) => cmd::image::run(args),
         Command::BuilderReport(args) => cmd::builder_report::run(args),
         Command::Ci(command) => cmd::ci::run(command),

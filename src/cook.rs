@@ -272,8 +272,9 @@ fn add_on_demand(
 }
 
 /// Runs the cook's cargo command; the artifacts it reported come back even when it failed, so
-/// that the cleanup knows every directory cargo wrote to.
-fn run_build(
+/// that the cleanup knows every directory cargo wrote to. (Also the build of a tier:
+/// [`crate::tier_build`].)
+pub(crate) fn run_build(
     workspace_dir: &Path,
     flags: &BuildFlags,
     opts: &Options,
@@ -347,8 +348,20 @@ fn cleanup(
     mode: Mode,
     artifacts: &[Artifact],
 ) -> Result<usize> {
+    remove_packages(recipe.packages.values(), dirs, flags, mode, artifacts)
+}
+
+/// Removes the artifacts and fingerprints of `packages` from `dirs`, as the cook removes every
+/// local package's (and a tier build its dummies': [`crate::tier_build`]).
+pub(crate) fn remove_packages<'a>(
+    packages: impl IntoIterator<Item = &'a recipe::Package>,
+    dirs: &[PathBuf],
+    flags: &BuildFlags,
+    mode: Mode,
+    artifacts: &[Artifact],
+) -> Result<usize> {
     let mut names = LocalNames::default();
-    for pkg in recipe.packages.values() {
+    for pkg in packages {
         names.add(&pkg.name, pkg.targets.iter().map(|t| t.name.clone()));
     }
     let env_target = std::env::var("CARGO_BUILD_TARGET").ok();

@@ -8,7 +8,8 @@
 //!   [`plan`] (a [`plan::Plan`]: the recipe, the workspace and its layout root from one run),
 //!   [`manifest`], [`lockfile`], [`config`] and [`secrets`] (what goes into a recipe, credentials
 //!   stripped), [`recipe`] (the format and its digest);
-//! - cooking: [`skeleton`] (laying a recipe out, with its inventory), [`cook`], [`artifacts`]
+//! - cooking: [`skeleton`] (laying a recipe out, with its inventory), [`cook`], [`tiers`] (the
+//!   tier plan) and [`tier_build`] (building one tier in the image), [`artifacts`]
 //!   (removing the workspace's own artifacts at exact paths), [`record`] (the cook record:
 //!   capture, storage, diff);
 //! - proving: [`verify`] (cook, overlay, build, count), [`probe`] (`--edits`), [`reasons`] and
@@ -48,6 +49,8 @@ pub mod recipe;
 pub mod record;
 pub mod secrets;
 pub mod skeleton;
+pub mod tier_build;
+pub mod tiers;
 pub mod verify;
 
 pub use cli::{run, Cli};

@@ -26,6 +26,9 @@ pub struct Plan {
     /// The directory that holds the workspace and every local package outside it (the build
     /// context of a generated Dockerfile, the root of a skeleton).
     pub layout_root: PathBuf,
+    /// Every local package (members, path dependencies, `[patch]` paths), those the recipe
+    /// leaves out included, by directory: the graph the tier plan orders ([`crate::tiers`]).
+    pub locals: Vec<Package>,
 }
 
 impl Plan {
@@ -110,6 +113,7 @@ pub fn plan_for(manifest_path: &Path, bins: &[String]) -> Result<Plan> {
         stripped,
         workspace: ws,
         layout_root,
+        locals: locals.into_values().map(|l| l.package).collect(),
     })
 }
 

@@ -138,6 +138,28 @@ pub struct ImageArgs {
     /// The shared rust-builder image (`--builder`) and its options.
     #[command(flatten)]
     pub builder: crate::builder::args::BuilderArgs,
+    /// tiers (issue 11): the tier stages' options.
+    #[command(flatten)]
+    pub tiers: TierArgs,
+}
+
+/// tiers (issue 11): `--tiers` and `--max-tiers`.
+#[derive(Debug, Clone, Args)]
+pub struct TierArgs {
+    /// Build the workspace's own crates in tiers, one layer each in the order of their local
+    /// dependencies, so that an edit recompiles only its crate's tier and the later ones (auto:
+    /// when the build compiles at least two local crates).
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        value_name = "WHEN",
+        help_heading = "Image"
+    )]
+    pub tiers: crate::tiers::TiersMode,
+    /// At most this many tier stages (the smallest adjacent tiers are merged).
+    #[arg(long, value_name = "N", default_value_t = crate::tiers::DEFAULT_MAX_TIERS, help_heading = "Image")]
+    pub max_tiers: usize,
 }
 
 /// A generated Dockerfile and where its files go.
@@ -288,6 +310,7 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
         recipe,
         workspace: ws,
         layout_root,
+        locals,
         ..
     } = crate::plan::plan(&args.manifest_path)?;
     let ws_root = crate::fs::canonicalize(&ws.root)?;
@@ -330,6 +353,18 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
         &context.from_workspace,
         "the build context's path, relative to the workspace",
     )?;
+    // tiers (issue 11): with the final flags, so that each tier builds what the build does.
+    let tiers = crate::tiers::image_stages(
+        crate::tiers::Input {
+            recipe: &recipe,
+            workspace: &ws,
+            layout_root: &layout_root,
+            locals: &locals,
+        },
+        &flags,
+        args.tiers.tiers,
+        args.tiers.max_tiers,
+    )?;
     let image = ProjectImage {
         name,
         invocation: invocation(args),
@@ -361,6 +396,7 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
         cargo_credentials: args.cargo_credentials,
         git_credentials: args.git_credentials,
         context,
+        tiers,
     };
 
     let dockerignore = dockerfile_path
@@ -781,6 +817,12 @@ fn invocation(args: &ImageArgs) -> String {
         if on {
             w.push(name.into());
         }
+    }
+    // tiers (issue 11)
+    if args.tiers.tiers == crate::tiers::TiersMode::Off {
+        w.push("--tiers=off".into());
+    } else if args.tiers.max_tiers != crate::tiers::DEFAULT_MAX_TIERS {
+        w.push(format!("--max-tiers={}", args.tiers.max_tiers));
     }
     if args.workdir.trim_end_matches('/') != DEFAULT_WORKDIR {
         w.push(format!("--workdir={}", args.workdir));

@@ -9,4 +9,5 @@ pub mod image_checks;
 pub mod image_config;
 pub mod image_runtime;
 pub mod recipe;
+pub mod tier;
 pub mod verify;

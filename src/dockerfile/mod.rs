@@ -18,6 +18,7 @@ pub mod check;
 pub mod ignore;
 pub mod quote;
 pub mod runtime;
+pub mod tiers;
 
 use std::fmt::Write as _;
 
@@ -539,6 +540,8 @@ pub struct ProjectImage {
     pub git_credentials: bool,
     /// Where the build context is.
     pub context: BuildContext,
+    /// tiers (issue 11): the tier stages between the cook and the build, if any.
+    pub tiers: Option<tiers::TierStages>,
 }
 
 /// The secret id for cargo's credentials file.
@@ -718,12 +721,10 @@ impl ProjectImage {
 
     /// The Dockerfile.
     pub fn dockerfile(&self) -> Dockerfile {
-        let mut stages = vec![
-            self.base_stage(),
-            self.planner_stage(),
-            self.cook_stage(),
-            self.build_stage(),
-        ];
+        let mut stages = vec![self.base_stage(), self.planner_stage(), self.cook_stage()];
+        // tiers (issue 11): the tier stages, then the build stage from the last of them.
+        stages.extend(self.tier_stages());
+        stages.push(self.build_stage());
         stages.extend(self.runtime_stages());
         Dockerfile {
             syntax: self.syntax,
@@ -775,8 +776,9 @@ impl ProjectImage {
             "           that cannot change how dependencies compile (sources, versions, metadata)".into(),
             "  cook     `prewarm cook`: builds only the dependencies; this layer is reused for as".into(),
             "           long as the recipe stays byte-identical".into(),
-            "  build    the real sources, built with the very same cargo flags".into(),
         ]);
+        h.extend(self.tiers_header()); // tiers (issue 11)
+        h.push("  build    the real sources, built with the very same cargo flags".into());
         h.extend(self.runtime_header());
         h
     }
@@ -927,6 +929,9 @@ impl ProjectImage {
         let mut build = vec!["cargo".to_string(), "build".into()];
         build.extend(self.flags.to_args());
         let mut commands = self.cargo_prologue();
+        // tiers (issue 11): the tiers' sources get the time they were built with.
+        commands.extend(self.tier_touch());
+        comment.extend(self.tier_touch_comment());
         commands.push(Command::args(build));
         if !self.binaries.is_empty() {
             comment.push(format!(
@@ -950,7 +955,7 @@ impl ProjectImage {
         });
         Stage {
             name: "build".into(),
-            from: "cook".into(),
+            from: self.build_parent(), // tiers (issue 11)
             comment: vec!["The real sources, over the cooked skeleton.".into()],
             steps,
         }
