@@ -637,8 +637,8 @@ fn buildah_tiers() {
     let m = nonce();
     edit(
         &ws.join("crates/codec/src/lib.rs"),
-        "codec(",
-        &format!("codec{m}("),
+        "\"codec(",
+        &format!("\"codec{m}("),
     );
     new_mtimes(&ws, 20);
     let mid = engine::build(&ws, &dockerfile, &tag, &[]);
@@ -710,8 +710,8 @@ fn buildah_figures_with_and_without_tiers() {
         let leaf = engine::build(&ws, &dockerfile, &tag, &[]);
         edit(
             &ws.join("crates/codec/src/lib.rs"),
-            "codec(",
-            &format!("codec{}(", nonce()),
+            "\"codec(",
+            &format!("\"codec{}(", nonce()),
         );
         new_mtimes(&ws, 20);
         let mid = engine::build(&ws, &dockerfile, &tag, &[]);

@@ -138,10 +138,12 @@ impl Step {
 pub fn build(context: &Path, dockerfile: &Path, tag: &str, extra: &[&str]) -> Build {
     let dir = std::env::temp_dir().join("prewarm-tiers");
     std::fs::create_dir_all(&dir).unwrap();
+    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let log = dir.join(format!(
-        "{}-{}.log",
+        "{}-{}-{}.log",
         std::process::id(),
-        tag.replace(['/', ':'], "-")
+        tag.replace(['/', ':'], "-"),
+        COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let t = Instant::now();
     for attempt in 0..2 {
