@@ -178,7 +178,7 @@ fn lay_dummy(root: &Path, recipe: &Recipe, dir: &str, pkg: &recipe::Package) -> 
     let rel = recipe::join(dir, "Cargo.toml");
     crate::fs::check_no_symlink(root, &rel)?;
     let manifest = root.join(&rel);
-    let real = crate::fs::read_to_string(&manifest).map_err(|e| {
+    let real_text = crate::fs::read_to_string(&manifest).map_err(|e| {
         e.with_hint("the first tier copies every local manifest; regenerate the Dockerfile with `prewarm image` if the workspace changed")
     })?;
     let skeleton_key = rel.to_string_lossy().replace('\\', "/");
@@ -187,7 +187,7 @@ fn lay_dummy(root: &Path, recipe: &Recipe, dir: &str, pkg: &recipe::Package) -> 
             "the recipe has no manifest for package directory `{dir}`"
         ))
     })?;
-    let text = swap_targets(&real, skeleton, &manifest)?;
+    let text = swap_targets(&real_text, skeleton, &manifest)?;
     let mut written = Vec::new();
     for t in &pkg.targets {
         let path = recipe::join(dir, &t.path);
@@ -210,7 +210,7 @@ fn lay_dummy(root: &Path, recipe: &Recipe, dir: &str, pkg: &recipe::Package) -> 
     crate::fs::write_under(root, &rel, text)?;
     Ok(Laid {
         manifest,
-        real,
+        real: real_text,
         written,
     })
 }

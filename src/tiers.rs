@@ -346,6 +346,23 @@ pub struct Input<'a> {
     pub locals: &'a [crate::metadata::Package],
 }
 
+impl<'a> Input<'a> {
+    /// The input from a plan's parts.
+    pub fn new(
+        recipe: &'a crate::recipe::Recipe,
+        workspace: &'a crate::metadata::Workspace,
+        layout_root: &'a Path,
+        locals: &'a [crate::metadata::Package],
+    ) -> Input<'a> {
+        Input {
+            recipe,
+            workspace,
+            layout_root,
+            locals,
+        }
+    }
+}
+
 /// The tier plan of a planned workspace for a build with `flags`: the graph of every local
 /// package (normal and build dependencies, and dev-dependencies when the flags build targets
 /// that use them), the crates the flags select, and the cap.
@@ -416,6 +433,7 @@ pub fn image_stages(
     flags: &BuildFlags,
     mode: TiersMode,
     max_tiers: usize,
+    target_dir_in_image: &str,
 ) -> Result<Option<crate::dockerfile::tiers::TierStages>> {
     check_max_tiers(max_tiers)?;
     if mode == TiersMode::Off {
@@ -467,11 +485,13 @@ pub fn image_stages(
     for c in plan.crates() {
         crate::dockerfile::check::path(&c.dir, "a local crate's directory")?;
     }
+    crate::dockerfile::check::path(target_dir_in_image, "the target directory")?;
     Ok(Some(crate::dockerfile::tiers::TierStages {
         tiers,
         manifests: manifests.into_iter().collect(),
         carried: plan.carried,
         untiered: plan.untiered,
+        target_dir: target_dir_in_image.trim_end_matches('/').to_string(),
     }))
 }
 

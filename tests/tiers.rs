@@ -124,7 +124,7 @@ fn new_mtimes(root: &Path, secs_from_now: i64) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let t = filetime::FileTime::from_unix_time(now as i64 + secs_from_now, 0);
+    let t = filetime::FileTime::from_unix_time(i64::try_from(now).unwrap() + secs_from_now, 0);
     for e in walkdir::WalkDir::new(root) {
         let e = e.unwrap();
         if e.file_type().is_file() && !e.path().components().any(|c| c.as_os_str() == "target") {
@@ -310,7 +310,7 @@ impl Host {
 #[test]
 fn after_the_tiers_the_final_build_compiles_nothing() {
     let host = Host::new();
-    for k in 0..TIERS.len() {
+    for (k, tier) in TIERS.iter().enumerate() {
         let out = host.tier(k);
         assert!(
             out.status.success(),
@@ -327,12 +327,12 @@ fn after_the_tiers_the_final_build_compiles_nothing() {
             .collect();
         // The dummies compile too (the same command builds them), the kept crates for real.
         assert!(
-            compiled.is_superset(&set(TIERS[k])),
+            compiled.is_superset(&set(tier)),
             "tier {}: {compiled:?}",
             k + 1
         );
         assert!(
-            err.contains(&format!("{} real crate(s) compiled", TIERS[k].len())),
+            err.contains(&format!("{} real crate(s) compiled", tier.len())),
             "{err}"
         );
     }
@@ -383,8 +383,8 @@ fn after_the_tiers_the_final_build_compiles_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let arts = artifacts(&out.stdout);
-    let local: Vec<&Artifact> = arts.iter().filter(|a| a.local).collect();
+    let units = artifacts(&out.stdout);
+    let local: Vec<&Artifact> = units.iter().filter(|a| a.local).collect();
     assert_eq!(local.len(), 7, "{local:#?}");
     let stale: Vec<&str> = local
         .iter()
@@ -606,14 +606,14 @@ fn buildah_tiers() {
         probed.log.display()
     );
     let json = engine::run_in(&probe_tag, &["cat", "/build.json"]);
-    let arts = artifacts(json.as_bytes());
-    let local: Vec<&Artifact> = arts.iter().filter(|a| a.local).collect();
+    let units = artifacts(json.as_bytes());
+    let local: Vec<&Artifact> = units.iter().filter(|a| a.local).collect();
     assert_eq!(local.len(), 7, "{json}");
     assert!(
         local.iter().all(|a| a.fresh),
         "the final build compiled: {local:#?}"
     );
-    assert!(arts.iter().all(|a| a.fresh), "{json}");
+    assert!(units.iter().all(|a| a.fresh), "{json}");
 
     // A leaf edit: only the last tier runs, and compiles only the leaf.
     let n = nonce();

@@ -162,6 +162,25 @@ pub struct TierArgs {
     pub max_tiers: usize,
 }
 
+impl TierArgs {
+    /// The tier stages for a build with `flags` (`target_dir` as cargo config or `--target-dir`
+    /// set it, relative to the workspace, whose directory in the image is `workspace_in_image`).
+    fn stages(
+        &self,
+        input: crate::tiers::Input<'_>,
+        flags: &BuildFlags,
+        target_dir: &str,
+        workspace_in_image: &str,
+    ) -> Result<Option<dockerfile::tiers::TierStages>> {
+        let target_in_image = if Path::new(target_dir).is_absolute() {
+            target_dir.to_string()
+        } else {
+            format!("{workspace_in_image}/{target_dir}")
+        };
+        crate::tiers::image_stages(input, flags, self.tiers, self.max_tiers, &target_in_image)
+    }
+}
+
 /// A generated Dockerfile and where its files go.
 #[derive(Debug)]
 pub struct Generated {
@@ -354,16 +373,11 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
         "the build context's path, relative to the workspace",
     )?;
     // tiers (issue 11): with the final flags, so that each tier builds what the build does.
-    let tiers = crate::tiers::image_stages(
-        crate::tiers::Input {
-            recipe: &recipe,
-            workspace: &ws,
-            layout_root: &layout_root,
-            locals: &locals,
-        },
+    let tiers = args.tiers.stages(
+        crate::tiers::Input::new(&recipe, &ws, &layout_root, &locals),
         &flags,
-        args.tiers.tiers,
-        args.tiers.max_tiers,
+        &target_dir,
+        &workspace_in_image,
     )?;
     let image = ProjectImage {
         name,

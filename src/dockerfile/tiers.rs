@@ -26,6 +26,9 @@ pub struct TierStages {
     pub carried: Vec<String>,
     /// Crates the final build compiles because no tier can hold them (for the comments).
     pub untiered: Vec<String>,
+    /// The target directory in the image (absolute), which the fixed time never touches: it
+    /// holds the build's own output (and may be inside a crate's directory).
+    pub target_dir: String,
 }
 
 /// One tier's stage.
@@ -65,11 +68,18 @@ impl ProjectImage {
         }
     }
 
-    /// `find PATHS -exec touch -h -d @EPOCH {} +`: every file and directory under `paths`
-    /// gets the fixed time (links themselves, never what they point at).
-    fn touch(&self, paths: impl IntoIterator<Item = String>) -> Command {
+    /// `find PATHS -path TARGET -prune -o -exec touch -h -d @EPOCH {} +`: every file and
+    /// directory under `paths` but the target directory gets the fixed time (links
+    /// themselves, never what they point at).
+    fn touch(&self, target_dir: &str, paths: impl IntoIterator<Item = String>) -> Command {
         let mut words = vec!["find".to_string()];
         words.extend(paths.into_iter().map(|p| self.in_image(&p)));
+        words.extend([
+            "-path".to_string(),
+            target_dir.to_string(),
+            "-prune".into(),
+            "-o".into(),
+        ]);
         words.extend(
             ["-exec", "touch", "-h", "-d"]
                 .into_iter()
@@ -90,7 +100,7 @@ impl ProjectImage {
         for tier in &t.tiers {
             paths.extend(tier.crates.iter().map(|(_, d)| d.clone()));
         }
-        Some(self.touch(paths))
+        Some(self.touch(&t.target_dir, paths))
     }
 
     /// The comment of the build stage's touch.
@@ -144,7 +154,10 @@ impl ProjectImage {
         let mut stages = Vec::new();
         for (i, tier) in t.tiers.iter().enumerate() {
             let k = i + 1;
-            let mut steps = Vec::new();
+            // Build arguments are scoped to a stage: each cargo stage declares them, so that
+            // the tiers build in the environment of the cook and the final build.
+            let mut steps = self.build_arg_steps();
+            let first_own = steps.len();
             let mut touched: Vec<String> = Vec::new();
             if k == 1 {
                 for m in &t.manifests {
@@ -155,7 +168,7 @@ impl ProjectImage {
                     }));
                     touched.push(m.clone());
                 }
-                if let Some(first) = steps.first_mut() {
+                if let Some(first) = steps.get_mut(first_own) {
                     first.comment = vec![
                         "The real manifests and lockfile (real versions: a crate's unit hash includes"
                             .into(),
@@ -200,7 +213,7 @@ impl ProjectImage {
                 cmd.push(name.clone());
             }
             cmd.extend(self.flags.to_args());
-            let mut commands = vec![self.touch(touched)];
+            let mut commands = vec![self.touch(&t.target_dir, touched)];
             commands.extend(self.cargo_prologue());
             commands.push(Command::args(cmd));
             commands.extend(self.cargo_epilogue());

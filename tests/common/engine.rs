@@ -136,9 +136,9 @@ impl Step {
 
 /// Builds `dockerfile` in `context` as `tag` (plus `extra` options), one output stream.
 pub fn build(context: &Path, dockerfile: &Path, tag: &str, extra: &[&str]) -> Build {
+    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let dir = std::env::temp_dir().join("prewarm-tiers");
     std::fs::create_dir_all(&dir).unwrap();
-    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let log = dir.join(format!(
         "{}-{}-{}.log",
         std::process::id(),
