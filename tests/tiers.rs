@@ -521,7 +521,34 @@ fn tier_runs(b: &engine::Build) -> (Vec<&engine::Step>, &engine::Step) {
     (tiers, build[0])
 }
 
+/// The per-tier report of a build (the `verify --tiers` of the issue, for the test log): each
+/// tier's crates, whether its step came from the cache, and the crates it compiled for real.
+fn report(b: &engine::Build, what: &str) {
+    let (tiers, final_build) = tier_runs(b);
+    eprintln!("[tiers] {what} ({:.1}s):", b.secs);
+    for (k, step) in tiers.iter().enumerate() {
+        let real: Vec<String> = step
+            .compiled_local()
+            .into_iter()
+            .filter(|c| TIERS[k].contains(&c.as_str()))
+            .collect();
+        eprintln!(
+            "[tiers]   tier-{} [{}]: {}, compiled {:?}",
+            k + 1,
+            TIERS[k].join(", "),
+            if step.cached { "cached" } else { "ran" },
+            real
+        );
+    }
+    eprintln!(
+        "[tiers]   build: {}, compiled {:?}",
+        if final_build.cached { "cached" } else { "ran" },
+        final_build.compiled_local()
+    );
+}
+
 fn assert_tiers(b: &engine::Build, what: &str, ran: &[bool], compiled: &[&[&str]]) {
+    report(b, what);
     let (tiers, final_build) = tier_runs(b);
     for (k, step) in tiers.iter().enumerate() {
         assert_eq!(
