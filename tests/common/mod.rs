@@ -1,6 +1,9 @@
 //! Shared helpers for the integration tests: fixture copies, running prewarm and cargo.
 #![allow(dead_code)] // reason: each test binary uses a different subset of these helpers
 
+pub mod engine;
+pub mod services;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
