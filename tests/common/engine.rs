@@ -139,6 +139,9 @@ pub fn tail(stdout: &str, stderr: &str) -> String {
 pub struct StepLog {
     pub instruction: String,
     pub cached: bool,
+    /// buildah and Podman: the cached layer came from a `--cache-from` registry (`--> Cache
+    /// pulled from remote ...`).
+    pub remote: bool,
     pub output: Vec<String>,
 }
 
@@ -218,6 +221,7 @@ pub fn parse_buildah(log: &str) -> Vec<StepLog> {
                     steps.push(StepLog {
                         instruction: instruction.to_string(),
                         cached: false,
+                        remote: false,
                         output: Vec::new(),
                     });
                     just_started = true;
@@ -230,6 +234,10 @@ pub fn parse_buildah(log: &str) -> Vec<StepLog> {
         };
         if line.starts_with("--> Using cache") {
             step.cached |= just_started;
+        } else if line.starts_with("--> Cache pulled from remote") {
+            // Then `--> Using cache` follows: still the step's own cache check.
+            step.remote |= just_started;
+            continue;
         } else if !line.starts_with("--> ") {
             step.output.push(line.to_string());
         }
@@ -257,6 +265,7 @@ pub fn parse_buildkit(log: &str) -> Vec<StepLog> {
                         StepLog {
                             instruction: instruction.to_string(),
                             cached: false,
+                            remote: false,
                             output: Vec::new(),
                         },
                     ));
@@ -352,15 +361,53 @@ impl Store {
     }
 
     /// Copies `image` from the default storage into this one, as a runner pulls it from a
-    /// registry (through an OCI archive, so nothing is shared with the default storage).
-    pub fn copy_in(&self, engine: Engine, image: &str) {
-        let archive = self.dir.path().join("image.tar");
-        let _ = std::fs::remove_file(&archive);
-        let dest = format!("oci-archive:{}:{image}", archive.display());
-        check(cmd("buildah", &["push", "-q", image, &dest]));
-        check(self.cmd(engine, &["pull", "-q", &dest]));
-        // The archive names the image; the short name must resolve as in the default store.
-        let _ = std::fs::remove_file(&archive);
+    /// registry (through an OCI archive, so nothing is shared with the default storage), under
+    /// the same name.
+    pub fn copy_in(&self, engine: Engine, archives: &Archives, image: &str) {
+        let archive = archives.get(image);
+        let id = check(self.cmd(
+            engine,
+            &["pull", "-q", &format!("oci-archive:{}", archive.display())],
+        ));
+        check(self.cmd(engine, &["tag", id.trim(), image]));
+    }
+}
+
+/// OCI archives of images in the default storage, each written once (the rust image is
+/// 1.2 GB), removed on drop.
+pub struct Archives {
+    dir: tempfile::TempDir,
+    made: std::sync::Mutex<Vec<String>>,
+}
+
+impl Archives {
+    pub fn new() -> Archives {
+        Archives {
+            dir: tempfile::Builder::new()
+                .prefix("prewarm-archives-")
+                .tempdir_in("/var/tmp")
+                .unwrap(),
+            made: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The archive of `image`.
+    pub fn get(&self, image: &str) -> PathBuf {
+        let name: String = image
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let path = self.dir.path().join(format!("{name}.tar"));
+        let mut made = self
+            .made
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !made.contains(&name) {
+            let dest = format!("oci-archive:{}:{image}", path.display());
+            check(cmd("buildah", &["push", "-q", image, &dest]));
+            made.push(name);
+        }
+        path
     }
 }
 
