@@ -289,15 +289,15 @@ stop_apt_services() {
 }
 
 # Podman on these machines: runc as the runtime, cgroupfs (no systemd), events in a file,
-# and open-file limits a container may have here (podman's default asks for more than the
-# hard limit these machines allow, and `podman run` fails).
+# and open-file and process limits a container may have here (podman's defaults ask for more
+# than these machines let a container set, and `podman run` fails with EPERM on RLIMIT_NPROC).
 configure_podman() {
 	local want
 	want=$(printf '%s\n' \
 		'# Written by prewarm scripts/engines.sh: podman on a machine without systemd whose' \
 		'# cgroups are a v1/v2 hybrid (crun refuses them).' \
 		'[containers]' \
-		'default_ulimits = ["nofile=1024:1024"]' \
+		'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]' \
 		'[engine]' \
 		'runtime = "runc"' \
 		'cgroup_manager = "cgroupfs"' \

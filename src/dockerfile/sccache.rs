@@ -10,8 +10,8 @@
 //! - Endpoints and credentials never go into a layer, an `ENV` or a build argument (build
 //!   arguments are kept in the image history): the cook and build steps mount the `BuildKit`
 //!   secret [`SECRET_ID`], an environment file of `SCCACHE_*` (and, for s3, `AWS_*`) lines,
-//!   and export it for that step alone. Buildah 1.28 has no `env=` for secret mounts, so the
-//!   step reads the file itself; a secret changes no cache key, so one layer serves every
+//!   and export it for that step alone. The step reads the file itself rather than use
+//!   `BuildKit`'s `env=` mount option, which buildah does not take; a secret changes no cache key, so one layer serves every
 //!   endpoint.
 
 use clap::ValueEnum;

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 /// What to run when a service binary is missing.
 pub const SERVICES_HINT: &str = "run `scripts/engines.sh setup` (installs docker-registry and redis-server, started by the tests themselves)";
 
+/// `bash -c` script: close descriptors 3 and up, then exec `$0 "$@"`.
+const CLOSE_FDS_AND_EXEC: &str = r#"for fd in /proc/$$/fd/*; do fd=${fd##*/}; if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi; done 2>/dev/null; exec "$0" "$@""#;
+
 /// A port on 127.0.0.1 that the OS says is free now.
 pub fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -54,7 +57,13 @@ impl Service {
             "`{program}` ({name}) is not installed: {SERVICES_HINT}"
         );
         let log = std::fs::File::create(dir.path().join("service.log")).unwrap();
-        let child = Command::new(program)
+        // Through bash, which closes every inherited descriptor above stderr and then becomes
+        // the service: a test run under `flock` must not hand the lock to a service that might
+        // outlive it.
+        let child = Command::new("bash")
+            .arg("-c")
+            .arg(CLOSE_FDS_AND_EXEC)
+            .arg(program)
             .args(args)
             .current_dir(dir.path())
             .stdin(Stdio::null())
