@@ -18,6 +18,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
 
 use common::engine::{
     build, check, cmd, default_prewarm_ref, edit, nonce, output, run_in, run_tag, serial, setup,
