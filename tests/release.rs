@@ -8,24 +8,10 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{prewarm_command, python_tool, repo};
+use common::{prewarm_command, python_tool, repo, run_ok};
 use serde_yaml_ng::Value;
 
 const RELEASE: &str = ".github/workflows/release.yml";
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed with {}\n--- stdout\n{stdout}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
 
 fn schema_check(files: &[PathBuf]) {
     run_ok(

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::engine;
+use common::engine::{self, Engine};
 use common::{prewarm, prewarm_ok};
 use prewarm::messages::{self, Artifact};
 
@@ -513,7 +513,7 @@ fn an_unknown_kept_package_is_named() {
 // ------------------------------------------------------------------ buildah
 
 /// The `RUN` steps of the tiers and the final build.
-fn tier_runs(b: &engine::Build) -> (Vec<&engine::Step>, &engine::Step) {
+fn tier_runs(b: &engine::Build) -> (Vec<&engine::StepLog>, &engine::StepLog) {
     let tiers = b.runs("prewarm tier");
     assert_eq!(tiers.len(), TIERS.len(), "log {}", b.log.display());
     let build = b.runs("cargo build");
@@ -592,47 +592,33 @@ fn assert_tiers(b: &engine::Build, what: &str, ran: &[bool], compiled: &[&[&str]
     );
 }
 
-/// Cold build, the final build's JSON, a leaf edit, a mid-level edit, a rebuild with only new
-/// modification times, each with a checkout's new times on every file of the context.
-#[test]
-fn buildah_tiers() {
-    let image = engine::prewarm_image();
-    let tmp = tempfile::tempdir().unwrap();
-    let ws = tmp.path().join("ws");
-    write_fixture(&ws, &nonce());
-    let mut args = vec!["image", "--prewarm-image", image];
-    args.extend_from_slice(FLAGS);
-    prewarm_ok(&ws, &args);
-    let dockerfile = ws.join("Dockerfile");
-    let tag = format!("localhost/prewarm-test/tiers:run-{}", std::process::id());
-    let run = |tag: &str| engine::run_in(tag, &["/usr/local/bin/app"]);
-
-    let cold = engine::build(&ws, &dockerfile, &tag, &[]);
-    assert_tiers(&cold, "cold", &[true; 4], TIERS);
-    let out = run(&tag);
-    assert!(
-        out.contains("app v1") && out.contains("base1+fast"),
-        "{out}"
-    );
-
-    // The final build's own JSON: a copy of the Dockerfile whose build step writes it.
-    let text = std::fs::read_to_string(&dockerfile).unwrap();
+/// Builds a copy of the Dockerfile whose build step writes cargo's JSON, up to the build
+/// stage: every tier comes from the cache and the final build finds every unit fresh (issue
+/// 11, 1.4: the tiers built with the final build's features). Returns the probe's tag.
+fn assert_final_build_fresh(ws: &Path, dockerfile: &Path, tag: &str, tmp: &Path) -> String {
+    let text = std::fs::read_to_string(dockerfile).unwrap();
     let probe = text.replacen(
         " && cargo build --release --locked --bin=app ",
         " && cargo build --release --locked --bin=app --message-format=json-render-diagnostics >/build.json ",
         1,
     );
     assert_ne!(probe, text);
-    let probe_file = tmp.path().join("probe.Dockerfile");
+    let probe_file = tmp.join("probe.Dockerfile");
     std::fs::write(&probe_file, probe).unwrap();
     let probe_tag = format!("{tag}-probe");
-    let probed = engine::build(&ws, &probe_file, &probe_tag, &["--target", "build"]);
+    let probed = engine::build(
+        Engine::Buildah,
+        ws,
+        &probe_file,
+        &probe_tag,
+        &["--target", "build"],
+    );
     assert!(
         probed.runs("prewarm tier").iter().all(|s| s.cached),
         "log {}",
         probed.log.display()
     );
-    let json = engine::run_in(&probe_tag, &["cat", "/build.json"]);
+    let json = engine::run_in(Engine::Buildah, &probe_tag, &["cat", "/build.json"]);
     let units = artifacts(json.as_bytes());
     let local: Vec<&Artifact> = units.iter().filter(|a| a.local).collect();
     assert_eq!(local.len(), 7, "{json}");
@@ -641,6 +627,33 @@ fn buildah_tiers() {
         "the final build compiled: {local:#?}"
     );
     assert!(units.iter().all(|a| a.fresh), "{json}");
+    probe_tag
+}
+
+/// Cold build, the final build's JSON, a leaf edit, a mid-level edit, a rebuild with only new
+/// modification times, each with a checkout's new times on every file of the context.
+#[test]
+fn buildah_tiers() {
+    let image = engine::setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    write_fixture(&ws, &nonce());
+    let mut args = vec!["image", "--prewarm-image", image];
+    args.extend_from_slice(FLAGS);
+    prewarm_ok(&ws, &args);
+    let dockerfile = ws.join("Dockerfile");
+    let tag = format!("localhost/prewarm-test/tiers:run-{}", std::process::id());
+    let run = |tag: &str| engine::run_in(Engine::Buildah, tag, &["/usr/local/bin/app"]);
+
+    let cold = engine::build(Engine::Buildah, &ws, &dockerfile, &tag, &[]);
+    assert_tiers(&cold, "cold", &[true; 4], TIERS);
+    let out = run(&tag);
+    assert!(
+        out.contains("app v1") && out.contains("base1+fast"),
+        "{out}"
+    );
+
+    let probe_tag = assert_final_build_fresh(&ws, &dockerfile, &tag, tmp.path());
 
     // A leaf edit: only the last tier runs, and compiles only the leaf.
     let n = nonce();
@@ -650,7 +663,7 @@ fn buildah_tiers() {
         &format!("app {n}"),
     );
     new_mtimes(&ws, 10);
-    let leaf = engine::build(&ws, &dockerfile, &tag, &[]);
+    let leaf = engine::build(Engine::Buildah, &ws, &dockerfile, &tag, &[]);
     assert_tiers(
         &leaf,
         "leaf edit",
@@ -668,7 +681,7 @@ fn buildah_tiers() {
         &format!("\"codec{m}("),
     );
     new_mtimes(&ws, 20);
-    let mid = engine::build(&ws, &dockerfile, &tag, &[]);
+    let mid = engine::build(Engine::Buildah, &ws, &dockerfile, &tag, &[]);
     assert_tiers(
         &mid,
         "mid-level edit",
@@ -687,7 +700,7 @@ fn buildah_tiers() {
 
     // Only new modification times: nothing runs at all.
     new_mtimes(&ws, 30);
-    let again = engine::build(&ws, &dockerfile, &tag, &[]);
+    let again = engine::build(Engine::Buildah, &ws, &dockerfile, &tag, &[]);
     let ran: Vec<&str> = again
         .steps
         .iter()
@@ -705,7 +718,7 @@ fn buildah_tiers() {
         cold.secs, leaf.secs, mid.secs, again.secs
     );
     for t in [&tag, &probe_tag] {
-        let _ = engine::buildah(&["rmi", t]).output();
+        let _ = engine::cmd("buildah", &["rmi", t]).output();
     }
 }
 
@@ -714,7 +727,7 @@ fn buildah_tiers() {
 #[test]
 #[ignore = "figures: run with --ignored under the engine lock"]
 fn buildah_figures_with_and_without_tiers() {
-    let image = engine::prewarm_image();
+    let image = engine::setup();
     for tiers in ["auto", "off"] {
         let tmp = tempfile::tempdir().unwrap();
         let ws = tmp.path().join("ws");
@@ -727,21 +740,21 @@ fn buildah_figures_with_and_without_tiers() {
             "localhost/prewarm-test/tiers-fig-{tiers}:run-{}",
             std::process::id()
         );
-        let cold = engine::build(&ws, &dockerfile, &tag, &[]);
+        let cold = engine::build(Engine::Buildah, &ws, &dockerfile, &tag, &[]);
         edit(
             &ws.join("crates/app/src/main.rs"),
             "app v1",
             &format!("app {}", nonce()),
         );
         new_mtimes(&ws, 10);
-        let leaf = engine::build(&ws, &dockerfile, &tag, &[]);
+        let leaf = engine::build(Engine::Buildah, &ws, &dockerfile, &tag, &[]);
         edit(
             &ws.join("crates/codec/src/lib.rs"),
             "\"codec(",
             &format!("\"codec{}(", nonce()),
         );
         new_mtimes(&ws, 20);
-        let mid = engine::build(&ws, &dockerfile, &tag, &[]);
+        let mid = engine::build(Engine::Buildah, &ws, &dockerfile, &tag, &[]);
         // Real compilations: a tier's own crates (its dummies also print `Compiling`) and
         // everything the final build compiles.
         let count = |b: &engine::Build| -> usize {
@@ -770,6 +783,6 @@ fn buildah_figures_with_and_without_tiers() {
             mid.secs,
             count(&mid)
         );
-        let _ = engine::buildah(&["rmi", &tag]).output();
+        let _ = engine::cmd("buildah", &["rmi", &tag]).output();
     }
 }

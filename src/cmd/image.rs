@@ -104,9 +104,24 @@ pub struct ImageArgs {
     /// link with it (e.g. gcc-aarch64-linux-gnu).
     #[arg(long, help_heading = "Image")]
     pub cross: bool,
-    /// Compile through sccache, its cache in a cache mount.
+    /// Compile through sccache: its cache in a cache mount of the builder (`local`, the
+    /// default), or shared by every runner in a remote backend whose endpoint and credentials
+    /// come in as the `BuildKit` secret `sccache-env` (an environment file).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "BACKEND",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "local",
+        help_heading = "Image"
+    )]
+    pub sccache: Option<crate::dockerfile::sccache::Backend>,
+    /// For ephemeral CI runners that share only a registry cache: keep the crate sources in
+    /// the cook layer rather than in cache mounts, so that a runner that gets the cooked layer
+    /// from the registry downloads no crate again (see the README's "CI fleets").
     #[arg(long, help_heading = "Image")]
-    pub sccache: bool,
+    pub ci: bool,
     /// Keep the workspace crates' incremental state in a cache mount, and turn incremental
     /// compilation on for release-like profiles (faster rebuilds after an edit; the binary may
     /// run a little slower). Debug builds always keep it.
@@ -396,6 +411,7 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
         binaries,
         linker: args.linker,
         sccache: args.sccache,
+        sources_in_layer: args.ci,
         incremental,
         rustup_targets: if flags_targets.is_empty() {
             config.target.iter().cloned().collect()
@@ -820,9 +836,14 @@ fn invocation(args: &ImageArgs) -> String {
             w.push(format!("--linker={}", v.get_name()));
         }
     }
+    match args.sccache {
+        Some(crate::dockerfile::sccache::Backend::Local) => w.push("--sccache".into()),
+        Some(backend) => w.push(format!("--sccache={}", backend.name())),
+        None => {}
+    }
     for (on, name) in [
         (args.cross, "--cross"),
-        (args.sccache, "--sccache"),
+        (args.ci, "--ci"),
         (args.incremental, "--incremental"),
         (args.cargo_credentials, "--cargo-credentials"),
         (args.git_credentials, "--git-credentials"),

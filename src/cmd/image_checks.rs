@@ -25,7 +25,7 @@ pub struct Linking {
 
 /// Options that cannot be used together.
 pub fn combinations(args: &ImageArgs) -> Result<()> {
-    if args.sccache && args.incremental {
+    if args.sccache.is_some() && args.incremental {
         return Err(Error::input(
             "`--sccache` with `--incremental`: sccache cannot cache incremental compilation units, so the workspace's crates would compile uncached",
         )

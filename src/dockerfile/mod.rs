@@ -18,6 +18,7 @@ pub mod check;
 pub mod ignore;
 pub mod quote;
 pub mod runtime;
+pub mod sccache;
 pub mod tiers;
 
 use std::fmt::Write as _;
@@ -517,8 +518,12 @@ pub struct ProjectImage {
     pub binaries: Vec<Binary>,
     /// The linker.
     pub linker: Linker,
-    /// sccache as `RUSTC_WRAPPER`, its directory in a cache mount.
-    pub sccache: bool,
+    /// sccache as `RUSTC_WRAPPER`, and where its cache is.
+    pub sccache: Option<sccache::Backend>,
+    /// Crate sources (cargo's registry and git checkouts) in the cook layer instead of cache
+    /// mounts (`--ci`): an ephemeral runner gets them with the cached layer, and its build step
+    /// downloads nothing.
+    pub sources_in_layer: bool,
     /// Incremental state in a cache mount, if on.
     pub incremental: Option<Incremental>,
     /// Targets whose standard library the base stage adds (`rustup target add`).
@@ -577,6 +582,12 @@ impl ProjectImage {
                 "--secret id={GIT_CREDENTIALS},src=\"$HOME/.git-credentials\""
             ));
         }
+        if self.sccache.is_some_and(sccache::Backend::is_remote) {
+            opts.push(format!(
+                "--secret id={},src=sccache.env",
+                sccache::SECRET_ID
+            ));
+        }
         let opts = opts.join(" ");
         let mut commands = Vec::new();
         for (target, tag) in self.build_targets() {
@@ -606,12 +617,24 @@ impl ProjectImage {
     fn cargo_mounts(&self) -> Vec<Mount> {
         let registry = format!("{}-cargo-registry", self.name);
         let git = format!("{}-cargo-git", self.name);
-        let mut mounts = vec![
-            Mount::shared_cache(&format!("{CARGO_HOME}/registry"), Some(&registry)),
-            Mount::shared_cache(&format!("{CARGO_HOME}/git"), Some(&git)),
-        ];
-        if self.sccache {
-            mounts.push(Mount::shared_cache(SCCACHE_DIR, None));
+        let mut mounts = Vec::new();
+        if !self.sources_in_layer {
+            mounts.push(Mount::shared_cache(
+                &format!("{CARGO_HOME}/registry"),
+                Some(&registry),
+            ));
+            mounts.push(Mount::shared_cache(
+                &format!("{CARGO_HOME}/git"),
+                Some(&git),
+            ));
+        }
+        match self.sccache {
+            Some(sccache::Backend::Local) => mounts.push(Mount::shared_cache(SCCACHE_DIR, None)),
+            Some(_) => mounts.push(Mount::Secret {
+                id: sccache::SECRET_ID.into(),
+                target: sccache::SECRET_PATH.into(),
+            }),
+            None => {}
         }
         if self.cargo_credentials {
             mounts.push(Mount::Secret {
@@ -632,20 +655,26 @@ impl ProjectImage {
     /// port on localhost; a builder that runs steps in the host's network (Buildah with chroot
     /// isolation) would let concurrent builds meet on the default port, each with the other's
     /// cache directory, so each step takes a port of its own.
+    /// A remote backend's settings are loaded from their secret here, for this step alone.
     fn cargo_prologue(&self) -> Vec<Command> {
-        if self.sccache {
-            vec![Command::shell(
-                "export SCCACHE_SERVER_PORT=$((4227 + $$ % 20000))",
-            )]
-        } else {
-            Vec::new()
-        }
+        let Some(backend) = self.sccache else {
+            return Vec::new();
+        };
+        let mut commands = backend.load_secret();
+        commands.push(Command::shell(
+            "export SCCACHE_SERVER_PORT=$((4227 + $$ % 20000))",
+        ));
+        commands
     }
 
-    /// Commands that end a cargo step: stop the sccache server, which would outlive it.
+    /// Commands that end a cargo step: print sccache's statistics (the hit rate shows in the
+    /// build log), then stop its server, which would outlive the step.
     fn cargo_epilogue(&self) -> Vec<Command> {
-        if self.sccache {
-            vec![Command::args(["sccache", "--stop-server"]).then_shell(">/dev/null")]
+        if self.sccache.is_some() {
+            vec![
+                Command::args(["sccache", "--show-stats"]),
+                Command::args(["sccache", "--stop-server"]).then_shell(">/dev/null"),
+            ]
         } else {
             Vec::new()
         }
@@ -665,9 +694,11 @@ impl ProjectImage {
                 env.push((var.clone(), "true".into()));
             }
         }
-        if self.sccache {
+        if let Some(backend) = self.sccache {
             env.push(("RUSTC_WRAPPER".into(), "sccache".into()));
-            env.push(("SCCACHE_DIR".into(), SCCACHE_DIR.into()));
+            if !backend.is_remote() {
+                env.push(("SCCACHE_DIR".into(), SCCACHE_DIR.into()));
+            }
         }
         if self.git_credentials {
             env.push(("CARGO_NET_GIT_FETCH_WITH_CLI".into(), "true".into()));
@@ -709,7 +740,7 @@ impl ProjectImage {
             .iter()
             .map(|p| (*p).to_string())
             .collect();
-        if self.sccache {
+        if self.sccache == Some(sccache::Backend::Local) {
             packages.push("sccache".into());
         }
         packages.extend(self.build_packages.iter().cloned());
@@ -768,6 +799,10 @@ impl ProjectImage {
             h.push(String::new());
         }
         h.extend(self.secrets_note());
+        if let Some(backend) = self.sccache {
+            h.push(String::new());
+            h.extend(backend.header());
+        }
         h.extend([
             String::new(),
             "Stages (each is rebuilt only when what it reads changes):".into(),
@@ -823,6 +858,16 @@ impl ProjectImage {
                 dst: format!("{BIN_DIR}/prewarm"),
             },
         ));
+        if self.sccache.is_some_and(sccache::Backend::is_remote) {
+            steps.push(Step::commented(
+                &["sccache with its remote backends (built from crates.io), from the same image."],
+                Instruction::Copy {
+                    from: Some(self.prewarm_image.clone()),
+                    src: vec![sccache::IMAGE_PATH.into()],
+                    dst: sccache::IMAGE_PATH.into(),
+                },
+            ));
+        }
         steps.push(Step::new(Instruction::Workdir(self.workdir.clone())));
         Stage {
             name: "base".into(),
@@ -876,10 +921,18 @@ impl ProjectImage {
         Stage {
             name: "cook".into(),
             from: "base".into(),
-            comment: vec![
-                "The dependencies, compiled into this stage's own layer (not a cache mount), so that".into(),
-                "the build stage starts from them. Downloads go through cache mounts.".into(),
-            ],
+            comment: if self.sources_in_layer {
+                vec![
+                    "The dependencies, compiled into this stage's own layer (not a cache mount), so that".into(),
+                    "the build stage starts from them. The crate sources stay in the layer too (--ci):".into(),
+                    "a runner that gets this layer from a registry cache downloads nothing.".into(),
+                ]
+            } else {
+                vec![
+                    "The dependencies, compiled into this stage's own layer (not a cache mount), so that".into(),
+                    "the build stage starts from them. Downloads go through cache mounts.".into(),
+                ]
+            },
             steps: self
                 .build_arg_steps()
                 .into_iter()
@@ -1010,6 +1063,13 @@ impl ProjectImage {
         if self.git_credentials {
             secrets.push(format!(
                 "  {GIT_CREDENTIALS}    a git-credential-store file (--git-credentials)"
+            ));
+        }
+        if let Some(backend) = self.sccache.filter(|b| b.is_remote()) {
+            secrets.push(format!(
+                "  {}        the remote sccache's settings, KEY=VALUE lines (--sccache={})",
+                sccache::SECRET_ID,
+                backend.name()
             ));
         }
         if secrets.is_empty() {

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // reason: each test binary uses a different subset of these helpers
 
 pub mod engine;
+pub mod services;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -249,4 +250,19 @@ pub fn assert_schema(schema_file: &str, doc: &serde_json::Value) {
         "does not match docs/{schema_file}:\n{}\n{doc:#}",
         errors.join("\n")
     );
+}
+
+/// Runs `cmd`, asserting success with its output in the message; returns stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}\n--- stdout\n{stdout}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
