@@ -85,6 +85,8 @@ pub enum Command {
     Recipe(cmd::recipe::RecipeArgs),
     #[allow(missing_docs)] // reason: `CookArgs` carries the help (summary, paragraph, example)
     Cook(cmd::cook::CookArgs),
+    #[allow(missing_docs)] // reason: `DepsArgs` carries the help (summary, paragraph, example)
+    Deps(cmd::deps::DepsArgs),
     /// Prove that the real build reuses the cooked dependencies, and say why any rebuilt.
     #[command(long_about = cmd::verify::LONG_ABOUT)]
     Verify(cmd::verify::VerifyArgs),
@@ -141,6 +143,7 @@ pub fn run(cli: &Cli) -> crate::Result<()> {
     match &cli.command {
         Command::Recipe(args) => cmd::recipe::run(args),
         Command::Cook(args) => cmd::cook::run(args),
+        Command::Deps(args) => cmd::deps::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::Tier(args) => cmd::tier::run(args),

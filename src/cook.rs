@@ -53,8 +53,15 @@ pub fn cook(recipe: &Recipe, opts: &Options) -> Result<Report> {
     let root = crate::fs::canonicalize(root)?;
 
     let mut recipe = recipe.clone();
-    let mut flags = opts.flags.clone();
-    let build = select(&mut recipe, &mut flags, opts.quiet)?;
+    // A dependency recipe (`prewarm deps`) is one synthetic package with the features written
+    // in: the build's own selection names nothing in it.
+    let (flags, build) = if recipe.external {
+        (crate::deps::dependency_flags(&opts.flags), true)
+    } else {
+        let mut flags = opts.flags.clone();
+        let build = select(&mut recipe, &mut flags, opts.quiet)?;
+        (flags, build)
+    };
 
     let foreign = skeleton::foreign_files(&root, opts.recipe_path.as_deref(), &recipe)?;
     if !foreign.is_empty() && !opts.force {
@@ -155,7 +162,7 @@ fn summarise(artifacts: &[Artifact], removed: usize, root: &Path, workspace_dir:
 /// Matches the flags against the recipe: packages and binaries it left out (dependency-free
 /// members) are dropped from the flags, and examples/tests/benches named on the command line
 /// get a dummy target on demand. Returns false when nothing is left to build.
-fn select(recipe: &mut Recipe, flags: &mut BuildFlags, quiet: bool) -> Result<bool> {
+pub(crate) fn select(recipe: &mut Recipe, flags: &mut BuildFlags, quiet: bool) -> Result<bool> {
     let mut build = true;
     let wanted_packages = flags.package.len();
     // Local versions are masked in the skeleton, so a `name@version` spec becomes `name`.

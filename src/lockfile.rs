@@ -143,7 +143,7 @@ fn strip_userinfo(text: &str) -> Normalized {
 }
 
 /// Splits the lockfile before each `[[package]]` / `[metadata]` header.
-fn split_blocks(text: &str) -> Vec<&str> {
+pub(crate) fn split_blocks(text: &str) -> Vec<&str> {
     let mut blocks = Vec::new();
     let mut start = 0;
     let mut offset = 0;

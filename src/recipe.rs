@@ -28,6 +28,11 @@ pub struct Recipe {
     /// Files of the skeleton other than dummy sources (manifests, lockfile, cargo config,
     /// toolchain file), keyed by path relative to the layout root.
     pub files: BTreeMap<String, String>,
+    /// Whether this is a recipe of the external dependencies alone (`prewarm deps`, see
+    /// [`crate::deps`]): one synthetic package that depends on exactly the external units the
+    /// build resolves, cooked without the build's package, target and feature selection.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
 }
 
 /// One local package of the skeleton.
@@ -129,6 +134,8 @@ struct Content<'a> {
     workspace: &'a str,
     packages: &'a BTreeMap<String, Package>,
     files: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    external: bool,
 }
 
 impl Recipe {
@@ -144,6 +151,7 @@ impl Recipe {
             workspace,
             packages,
             files,
+            external: false,
         };
         recipe.digest = recipe.compute_digest();
         recipe
@@ -159,6 +167,7 @@ impl Recipe {
             workspace: &self.workspace,
             packages: &self.packages,
             files: &self.files,
+            external: self.external,
         };
         let bytes = serde_json::to_vec(&content).expect("recipe content serialises");
         format!("sha256:{}", crate::fs::sha256_hex(&bytes))

@@ -4,6 +4,7 @@ pub mod builder_report;
 pub mod check;
 pub mod ci;
 pub mod cook;
+pub mod deps;
 pub mod image;
 pub mod image_checks;
 pub mod image_config;
