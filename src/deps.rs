@@ -580,7 +580,7 @@ mod tests {
             [(Side::Target, "derive"), (Side::Target, "itoa"), (Side::Host, "cc"), (Side::Host, "syn")]
         );
         let text = manifest(&ext, None, true).unwrap();
-        assert!(text.contains("[dependencies.itoa]\nversion = \"=1.0.1\"\ndefault-features = false\nfeatures = [\"std\"]"), "{text}");
+        assert!(text.contains("[dependencies.itoa]\ndefault-features = false\nfeatures = [\"std\"]\nversion = \"=1.0.1\""), "{text}");
         assert!(text.contains("[build-dependencies.syn]"), "{text}");
     }
 
