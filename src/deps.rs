@@ -59,7 +59,12 @@ pub struct Separated {
 /// # Errors
 /// When cargo cannot compute the unit graph of the skeleton (the full build would fail too:
 /// a manifest cargo rejects, a lockfile out of date under `--locked`, no registry access).
-pub fn separate(recipe: &Recipe, mode: Mode, flags: &BuildFlags, extra: &[String]) -> Result<Separated> {
+pub fn separate(
+    recipe: &Recipe,
+    mode: Mode,
+    flags: &BuildFlags,
+    extra: &[String],
+) -> Result<Separated> {
     if recipe.external {
         return Ok(whole(recipe, "it is a dependency recipe already".into()));
     }
@@ -69,7 +74,10 @@ pub fn separate(recipe: &Recipe, mode: Mode, flags: &BuildFlags, extra: &[String
     let mut narrowed = recipe.clone();
     let mut selected = flags.clone();
     if !crate::cook::select(&mut narrowed, &mut selected, true)? {
-        return Ok(whole(recipe, "the build selects nothing the recipe holds".into()));
+        return Ok(whole(
+            recipe,
+            "the build selects nothing the recipe holds".into(),
+        ));
     }
     let real = unit_graph(&narrowed, mode, &selected)?;
     let cross = !flags.target.is_empty();
@@ -192,7 +200,9 @@ fn unit_graph(recipe: &Recipe, mode: Mode, flags: &BuildFlags) -> Result<Graph> 
             format!("cargo cannot plan the build of the skeleton: `{cargo}` failed"),
         )
         .with_detail(crate::process::tail(&out.stderr, 40))
-        .with_hint("the real build would fail the same way; `cargo build` with the same flags shows why"));
+        .with_hint(
+            "the real build would fail the same way; `cargo build` with the same flags shows why",
+        ));
     }
     Graph::parse(&out.stdout).map_err(|why| {
         Error::new(
@@ -234,14 +244,22 @@ impl Pkg {
                 None => (url.rsplit('/').next()?.to_string(), frag.to_string()),
             };
             let source = (!url.starts_with("path+")).then(|| url.to_string());
-            return Some(Pkg { source, name, version });
+            return Some(Pkg {
+                source,
+                name,
+                version,
+            });
         }
         let mut words = id.splitn(3, ' ');
         let name = words.next()?.to_string();
         let version = words.next()?.to_string();
         let url = words.next()?.trim_start_matches('(').trim_end_matches(')');
         let source = (!url.starts_with("path+")).then(|| url.to_string());
-        Some(Pkg { source, name, version })
+        Some(Pkg {
+            source,
+            name,
+            version,
+        })
     }
 }
 
@@ -282,7 +300,11 @@ impl Graph {
             .map(|r| r.as_u64().and_then(|r| usize::try_from(r).ok()))
             .collect::<Option<Vec<_>>>()
             .ok_or("a root is not an index")?;
-        if roots.iter().chain(out.iter().flat_map(|u| &u.deps)).any(|&i| i >= out.len()) {
+        if roots
+            .iter()
+            .chain(out.iter().flat_map(|u| &u.deps))
+            .any(|&i| i >= out.len())
+        {
             return Err("an index points past the units".into());
         }
         Ok(Graph { units: out, roots })
@@ -366,7 +388,8 @@ impl Externals {
     fn of(graph: &Graph, cross: bool) -> std::result::Result<Externals, String> {
         let mut out = Externals::default();
         let mut seen = BTreeSet::new();
-        let mut queue: Vec<(usize, Side)> = graph.roots.iter().map(|&r| (r, Side::Target)).collect();
+        let mut queue: Vec<(usize, Side)> =
+            graph.roots.iter().map(|&r| (r, Side::Target)).collect();
         while let Some((i, side)) = queue.pop() {
             let u = &graph.units[i];
             let side = match (cross, &u.platform) {
@@ -393,8 +416,16 @@ impl Externals {
         if source != CRATES_IO {
             return Err(format!("{shown} comes from `{source}`, not crates.io"));
         }
-        if let Some(local) = u.deps.iter().map(|&d| &graph.units[d].pkg).find(|p| p.source.is_none()) {
-            return Err(format!("{shown} depends on the local package `{}`", local.name));
+        if let Some(local) = u
+            .deps
+            .iter()
+            .map(|&d| &graph.units[d].pkg)
+            .find(|p| p.source.is_none())
+        {
+            return Err(format!(
+                "{shown} depends on the local package `{}`",
+                local.name
+            ));
         }
         if !u.is_library() {
             return Ok(());
@@ -502,7 +533,11 @@ fn manifest(wanted: &Externals, profiles: Option<toml::Value>, host: bool) -> Re
     }
     package.insert(
         "build".into(),
-        if host { "build.rs".into() } else { false.into() },
+        if host {
+            "build.rs".into()
+        } else {
+            false.into()
+        },
     );
     let mut lib = Table::new();
     lib.insert("path".into(), "src/lib.rs".into());
@@ -518,7 +553,10 @@ fn manifest(wanted: &Externals, profiles: Option<toml::Value>, host: bool) -> Re
         doc.insert("profile".into(), profiles);
     }
     let body = toml::to_string(&doc).map_err(|e| {
-        Error::new(ErrorKind::Tool, format!("cannot write the dependency manifest: {e}"))
+        Error::new(
+            ErrorKind::Tool,
+            format!("cannot write the dependency manifest: {e}"),
+        )
     })?;
     Ok(format!(
         "# The external dependencies of a build, written by `prewarm deps`: each crate with\n# exactly the features the build resolves for it.\n{body}"
@@ -535,22 +573,29 @@ fn external_entries(lock: &str) -> String {
         .collect()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn package_ids_of_both_forms_are_read() {
-        let new = Pkg::parse("registry+https://github.com/rust-lang/crates.io-index#serde@1.0.219").unwrap();
-        assert_eq!((new.name.as_str(), new.version.as_str()), ("serde", "1.0.219"));
+        let new = Pkg::parse("registry+https://github.com/rust-lang/crates.io-index#serde@1.0.219")
+            .unwrap();
+        assert_eq!(
+            (new.name.as_str(), new.version.as_str()),
+            ("serde", "1.0.219")
+        );
         assert_eq!(new.source.as_deref(), Some(CRATES_IO));
         let path = Pkg::parse("path+file:///ws/crates/core#0.3.0").unwrap();
         assert_eq!((path.name.as_str(), path.source), ("core", None));
         let named = Pkg::parse("path+file:///ws/crates/core#ws-core@0.3.0").unwrap();
         assert_eq!(named.name, "ws-core");
-        let old = Pkg::parse("itoa 1.0.1 (registry+https://github.com/rust-lang/crates.io-index)").unwrap();
-        assert_eq!((old.name.as_str(), old.source.as_deref()), ("itoa", Some(CRATES_IO)));
+        let old = Pkg::parse("itoa 1.0.1 (registry+https://github.com/rust-lang/crates.io-index)")
+            .unwrap();
+        assert_eq!(
+            (old.name.as_str(), old.source.as_deref()),
+            ("itoa", Some(CRATES_IO))
+        );
     }
 
     #[test]
@@ -558,7 +603,10 @@ mod tests {
         let lock = "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.0.0\"\ndependencies = [\n \"itoa\",\n]\n\n[[package]]\nname = \"itoa\"\nversion = \"1.0.10\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
         let kept = external_entries(lock);
         assert!(!kept.contains("\"app\""), "{kept}");
-        assert!(kept.starts_with("version = 4\n") && kept.contains("name = \"itoa\""), "{kept}");
+        assert!(
+            kept.starts_with("version = 4\n") && kept.contains("name = \"itoa\""),
+            "{kept}"
+        );
     }
 
     #[test]
@@ -574,10 +622,19 @@ mod tests {
         ]}"#;
         let graph = Graph::parse(json).unwrap();
         let ext = Externals::of(&graph, false).unwrap();
-        let sides: Vec<(Side, &str)> = ext.wanted.keys().map(|(s, p)| (*s, p.name.as_str())).collect();
+        let sides: Vec<(Side, &str)> = ext
+            .wanted
+            .keys()
+            .map(|(s, p)| (*s, p.name.as_str()))
+            .collect();
         assert_eq!(
             sides,
-            [(Side::Target, "derive"), (Side::Target, "itoa"), (Side::Host, "cc"), (Side::Host, "syn")]
+            [
+                (Side::Target, "derive"),
+                (Side::Target, "itoa"),
+                (Side::Host, "cc"),
+                (Side::Host, "syn")
+            ]
         );
         let text = manifest(&ext, None, true).unwrap();
         assert!(text.contains("[dependencies.itoa]\ndefault-features = false\nfeatures = [\"std\"]\nversion = \"=1.0.1\""), "{text}");

@@ -27,6 +27,9 @@ struct Scenario<'a> {
     recipe: &'a [&'a str],
     /// An edit to the real workspace after the recipe is written and before the real build.
     edit: fn(&Path),
+    /// Cook the dependency recipe (`prewarm deps` with the same flags) instead of the recipe,
+    /// as the cook stage of an image does.
+    deps: bool,
 }
 
 /// Runs a scenario; returns the number of external units (all asserted fresh).
@@ -43,6 +46,19 @@ fn reuse(s: &Scenario<'_>) -> usize {
     std::fs::create_dir_all(&cook).unwrap();
     std::fs::rename(recipe_dir.join("recipe.json"), cook.join("recipe.json")).unwrap();
     let mut args = vec!["cook", "--quiet"];
+    if s.deps {
+        let mut deps = vec!["deps", "--recipe", "recipe.json", "--output", "deps.json"];
+        deps.extend_from_slice(s.flags);
+        let out = prewarm(&cook, &deps);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && said.contains("external units, apart from"),
+            "{}: prewarm deps did not separate the dependencies:\n{said}",
+            describe(s)
+        );
+        std::fs::remove_file(cook.join("recipe.json")).unwrap();
+        args.extend(["--recipe", "deps.json"]);
+    }
     args.extend_from_slice(s.flags);
     prewarm_ok(&cook, &args);
 
@@ -97,10 +113,11 @@ fn reuse(s: &Scenario<'_>) -> usize {
 
 fn describe(s: &Scenario<'_>) -> String {
     format!(
-        "{} {:?}{}",
+        "{} {:?}{}{}",
         s.fixture,
         s.flags,
-        if s.old_mtimes { " (old mtimes)" } else { "" }
+        if s.old_mtimes { " (old mtimes)" } else { "" },
+        if s.deps { " (dependency recipe)" } else { "" }
     )
 }
 
@@ -117,6 +134,7 @@ fn scenario<'a>(
         old_mtimes: false,
         recipe: &[],
         edit: |_| {},
+        deps: false,
     }
 }
 
@@ -210,6 +228,81 @@ fn workspace_explicit_target() {
         &["--target", "x86_64-unknown-linux-gnu"],
         &[("app", "fixture-workspace:")],
     ));
+}
+
+/// The dependency recipe (`prewarm deps`): cooked instead of the recipe, its layer serves the
+/// real build as the recipe's does (every external unit fresh), with features, a custom
+/// profile, an explicit target and a narrowed recipe.
+#[test]
+fn deps_recipe_workspace_release_old_mtimes() {
+    reuse(&Scenario {
+        deps: true,
+        old_mtimes: true,
+        ..scenario(
+            "workspace",
+            &["--release"],
+            &[("app", "fixture-workspace:")],
+        )
+    });
+}
+
+#[test]
+fn deps_recipe_workspace_features_and_profile() {
+    reuse(&Scenario {
+        deps: true,
+        ..scenario(
+            "workspace",
+            &[
+                "-p",
+                "ws-app",
+                "--features",
+                "extra",
+                "--profile",
+                "ci",
+                "--bin",
+                "app-extra",
+            ],
+            &[("app-extra", "")],
+        )
+    });
+}
+
+#[test]
+fn deps_recipe_workspace_explicit_target() {
+    reuse(&Scenario {
+        deps: true,
+        ..scenario(
+            "workspace",
+            &["--target", "x86_64-unknown-linux-gnu"],
+            &[("app", "fixture-workspace:")],
+        )
+    });
+}
+
+#[test]
+fn deps_recipe_config_target_dir_rustflags_toolchain() {
+    reuse(&Scenario {
+        deps: true,
+        ..scenario("config", &[], &[("fixture-config", "fixture-config: 42")])
+    });
+}
+
+#[test]
+fn deps_recipe_outside_path_dependency() {
+    reuse(&Scenario {
+        deps: true,
+        workspace: "ws",
+        ..scenario("outside", &["--release"], &[("outside-app", "")])
+    });
+}
+
+#[test]
+fn deps_recipe_services_bin() {
+    reuse(&Scenario {
+        deps: true,
+        recipe: &["--bin", "api"],
+        ..scenario("services", API, &[("api", "fixture-services api: 42")])
+    });
 }
 
 #[test]

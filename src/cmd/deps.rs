@@ -48,14 +48,19 @@ pub fn run(args: &DepsArgs) -> Result<()> {
         .map_err(|e| e.with_hint("pass the recipe written by `prewarm recipe` with --recipe"))?;
     let recipe = Recipe::from_json(&text, &args.recipe)?;
     let cargo = &args.cargo;
-    let separated =
-        crate::deps::separate(&recipe, cargo.mode.mode(), &cargo.flags, &cargo.extra)?;
+    let separated = crate::deps::separate(&recipe, cargo.mode.mode(), &cargo.flags, &cargo.extra)?;
     let out = &separated.recipe;
     let json = out.to_json();
     if args.output.as_os_str() == "-" {
         crate::output::write(&json)?;
     } else {
-        crate::fs::write_output(&args.output, json, Recipe::looks_like, "a prewarm recipe", args.force)?;
+        crate::fs::write_output(
+            &args.output,
+            json,
+            Recipe::looks_like,
+            "a prewarm recipe",
+            args.force,
+        )?;
     }
     match &separated.whole {
         Some(why) => crate::status!(
