@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::flags::CargoArgs;
 use crate::recipe::Recipe;
 
-/// Write the recipe of a build's external dependencies alone (Docker deps stage)
+/// Write the recipe of a build's external dependencies alone, for `prewarm cook`
 ///
 /// Reads the recipe written by `prewarm recipe` and asks cargo which external units the build
 /// with these flags compiles (its unit graph; nothing is compiled, crates are downloaded as
@@ -22,7 +22,7 @@ use crate::recipe::Recipe;
 /// the dependencies cannot be separated (a `[patch]`, a git dependency, arguments after `--`,
 /// a check that fails), the full recipe is written instead and the reason is printed.
 ///
-/// Example, in a Docker deps stage (the same flags as the cook and the build):
+/// Example, between the planner and the cook (the same flags as the cook and the build):
 ///
 ///     prewarm deps --recipe /recipe.json --output /deps.json --release --locked --bin app
 #[derive(Debug, Args)]
