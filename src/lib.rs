@@ -30,6 +30,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod cook;
+pub mod defaults;
 pub mod dockerfile;
 pub mod error;
 pub mod flags;

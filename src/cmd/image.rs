@@ -13,13 +13,6 @@ use crate::error::{Error, Result};
 use crate::flags::BuildFlags;
 use crate::manifest::relative_to;
 
-/// The Rust version of the base image when neither a toolchain file nor `--rust-version`
-/// names one.
-pub const DEFAULT_RUST_VERSION: &str = "1.95";
-
-/// The Debian release the default images are built on.
-pub const DEBIAN_RELEASE: &str = "bookworm";
-
 /// The layout root inside the image when `--workdir` is not given.
 pub const DEFAULT_WORKDIR: &str = "/app";
 
@@ -27,11 +20,6 @@ pub const DEFAULT_WORKDIR: &str = "/app";
 /// published for this very version.
 pub fn default_prewarm_image() -> String {
     format!("ghcr.io/prewarm-rs/prewarm:{}", env!("CARGO_PKG_VERSION"))
-}
-
-/// The default runtime image.
-pub fn default_runtime_image() -> String {
-    format!("debian:{DEBIAN_RELEASE}-slim")
 }
 
 /// Write a project's multi-stage Dockerfile (planner, cook, build and runtime stages).
@@ -372,7 +360,7 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
     let (env, build_args) = build_env(args)?;
     let runtime = super::image_runtime::resolve(
         &args.runtime,
-        &default_runtime_image(),
+        &crate::defaults::runtime_image(),
         &ws_root,
         &recipe.workspace,
     )?;
@@ -535,10 +523,7 @@ fn base_image(args: &ImageArgs, config: &Config) -> Result<String> {
     if let Some(image) = &args.base_image {
         return Ok(image.clone());
     }
-    let image = format!(
-        "rust:{}-{DEBIAN_RELEASE}",
-        rust_version(args.rust_version.as_deref(), config)?
-    );
+    let image = crate::defaults::rust_image(&rust_version(args.rust_version.as_deref(), config)?);
     check::image_ref(&image, "`--rust-version`")?;
     Ok(image)
 }
@@ -806,7 +791,7 @@ fn rust_version(flag: Option<&str>, config: &Config) -> Result<String> {
         .with_hint("drop --rust-version, or change the toolchain file")),
         (Some((_, channel)), None) if numeric(channel) => Ok(channel.clone()),
         (_, Some(v)) => Ok(v.to_string()),
-        _ => Ok(DEFAULT_RUST_VERSION.to_string()),
+        _ => Ok(crate::defaults::RUST_VERSION.to_string()),
     }
 }
 

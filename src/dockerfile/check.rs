@@ -164,7 +164,13 @@ fn checked(
 
 // ------------------------------------------------------------------ image references
 
-const IMAGE_HINT: &str = "give an image reference, [registry[:port]/]path[:tag][@digest], such as rust:1.95-bookworm or registry.example.com:5000/team/rust:1.95";
+fn image_hint() -> String {
+    format!(
+        "give an image reference, [registry[:port]/]path[:tag][@digest], such as {} or registry.example.com:5000/team/rust:{}",
+        crate::defaults::RUST_IMAGE,
+        crate::defaults::RUST_VERSION
+    )
+}
 
 /// An image reference, by the grammar of the distribution spec:
 /// `[registry[:port]/]path[:tag][@algorithm:hex]`, path components lowercase.
@@ -173,7 +179,7 @@ pub fn image_ref(value: &str, origin: &str) -> Result<()> {
         value,
         origin,
         "an image reference",
-        IMAGE_HINT,
+        &image_hint(),
         image_ref_problem(value),
     )
 }

@@ -50,7 +50,7 @@ pub const BIN_DIR: &str = "/usr/local/bin";
 
 /// The first line of every Dockerfile prewarm writes after the `# syntax` line; it is how
 /// prewarm recognises its own files (which it may overwrite).
-pub const MARKER: &str = "# Written by prewarm";
+pub use crate::defaults::DOCKERFILE_MARKER as MARKER;
 
 /// A Dockerfile: an optional `# syntax` line, a header comment and the stages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1016,8 +1016,8 @@ impl ProjectImage {
 
     /// A `.dockerignore` for the build context: what `COPY . .` must not see.
     pub fn dockerignore(&self, extra: &[String]) -> String {
-        let mut out = String::from(
-            "# Written by prewarm: what the build context leaves out (`**/` matches at any depth,\n\
+        let mut out = format!(
+            "{MARKER}: what the build context leaves out (`**/` matches at any depth,\n\
              # the top included).\n\
              #\n\
              # Secrets, which no layer may hold: cargo's registry tokens, environment files, keys\n\
