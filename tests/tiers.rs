@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::engine::{self, Engine};
+use common::services;
 use common::{prewarm, prewarm_ok};
 use prewarm::messages::{self, Artifact};
 
@@ -720,6 +721,75 @@ fn buildah_tiers() {
     for t in [&tag, &probe_tag] {
         let _ = engine::cmd("buildah", &["rmi", t]).output();
     }
+}
+
+/// Issue 11, 3.2: two ephemeral runners that share only a registry cache. Runner 1 builds
+/// cold and exports every layer (`--cache-to`); runner 2 starts from an empty storage, with a
+/// leaf edit and a checkout's new times: the cook and tiers 1-3 come from the registry, tier 4
+/// compiles only `app`, the final build compiles nothing and downloads nothing (`--ci`).
+#[test]
+fn buildah_tiers_two_runners() {
+    let image = engine::setup();
+    let registry = services::registry();
+    let cache = format!("{}/tiers/cache", registry.addr());
+    let push = [
+        "--tls-verify=false",
+        "--cache-to",
+        cache.as_str(),
+        "--cache-from",
+        cache.as_str(),
+    ];
+    let pull = ["--tls-verify=false", "--cache-from", cache.as_str()];
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    write_fixture(&ws, &nonce());
+    let mut args = vec!["image", "--prewarm-image", image, "--ci"];
+    args.extend_from_slice(FLAGS);
+    prewarm_ok(&ws, &args);
+    let dockerfile = ws.join("Dockerfile");
+    let tag = engine::run_tag("localhost/prewarm-test/tiers-runners");
+    let archives = engine::Archives::new();
+
+    let one = engine::runner(Engine::Buildah, &archives, image);
+    let first = engine::build_in(Engine::Buildah, Some(&one), &ws, &dockerfile, &tag, &push);
+    assert_tiers(&first, "runner 1 (cold)", &[true; 4], TIERS);
+    drop(one);
+
+    let n = nonce();
+    edit(
+        &ws.join("crates/app/src/main.rs"),
+        "app v1",
+        &format!("app {n}"),
+    );
+    new_mtimes(&ws, 10);
+    let two = engine::runner(Engine::Buildah, &archives, image);
+    let second = engine::build_in(Engine::Buildah, Some(&two), &ws, &dockerfile, &tag, &pull);
+    assert_tiers(
+        &second,
+        "runner 2 after a leaf edit",
+        &[false, false, false, true],
+        &[&[], &[], &[], &["app"]],
+    );
+    let (tiers, _) = tier_runs(&second);
+    let cook = second.cook();
+    assert!(
+        cook.remote && tiers[..3].iter().all(|t| t.remote),
+        "runner 2: the cook and tiers 1-3 should come from the registry: {cook:#?} {:#?} (log {})",
+        &tiers[..3],
+        second.log.display()
+    );
+    let downloaded = second.downloaded();
+    assert!(
+        downloaded.is_empty(),
+        "runner 2 downloaded {downloaded:?} (log {})",
+        second.log.display()
+    );
+    let out = engine::run_in_store(Engine::Buildah, Some(&two), &tag, &["/usr/local/bin/app"]);
+    assert!(out.contains(&format!("app {n}")), "{out}");
+    eprintln!(
+        "[tiers] two runners: runner 1 cold {:.1}s, runner 2 after a leaf edit {:.1}s",
+        first.secs, second.secs
+    );
 }
 
 /// The figures of the README: the same edits with `--tiers off`, side by side (ignored by

@@ -410,6 +410,22 @@ impl Store {
     }
 }
 
+/// An ephemeral runner: a storage of its own holding only the images a runner pulls (the
+/// base images and `prewarm_image`), copied in from `archives`.
+pub fn runner(engine: Engine, archives: &Archives, prewarm_image: &str) -> Store {
+    let version = Command::new(engine.program()).arg("--version").output();
+    assert!(
+        version.is_ok_and(|o| o.status.success()),
+        "{} is not installed: {SETUP_HINT}",
+        engine.program()
+    );
+    let store = Store::new();
+    for image in [RUST_IMAGE, DEBIAN_IMAGE, prewarm_image] {
+        store.copy_in(engine, archives, image);
+    }
+    store
+}
+
 /// OCI archives of images in the default storage, each written once (the rust image is
 /// 1.2 GB), removed on drop.
 pub struct Archives {
