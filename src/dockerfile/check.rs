@@ -29,6 +29,10 @@ pub enum Place {
     MountValue,
     /// A variable name of `ENV`.
     EnvKey,
+    /// A key of `LABEL` (`org.opencontainers.image.title`).
+    LabelKey,
+    /// A value of `LABEL` (always double-quoted).
+    LabelValue,
     /// A value of `ENV` (double-quoted where needed).
     EnvValue,
     /// The user of `USER`.
@@ -50,6 +54,8 @@ impl Place {
             Place::Path => "a path of WORKDIR or COPY",
             Place::MountValue => "a RUN --mount option",
             Place::EnvKey => "an ENV variable name",
+            Place::LabelKey => "a LABEL key",
+            Place::LabelValue => "a LABEL value",
             Place::EnvValue => "an ENV value",
             Place::User => "the user of USER",
             Place::Word => "a word of RUN or ENTRYPOINT",
@@ -89,6 +95,13 @@ impl Place {
                     && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
                 (!ok).then(|| "a variable name is [A-Za-z_][A-Za-z0-9_]*".to_string())
             }
+            Place::LabelKey => {
+                let ok = value.starts_with(|c: char| c.is_ascii_lowercase())
+                    && value
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+                (!ok).then(|| "a label key is [a-z][a-z0-9_.-]*".to_string())
+            }
             Place::User => {
                 let ok = !value.is_empty()
                     && value
@@ -97,7 +110,7 @@ impl Place {
                 (!ok).then(|| "a user is a name or uid[:gid]".to_string())
             }
             Place::Port => port_problem(value),
-            Place::EnvValue | Place::Word | Place::Comment => None,
+            Place::EnvValue | Place::LabelValue | Place::Word | Place::Comment => None,
         }
     }
 }

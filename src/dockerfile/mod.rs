@@ -22,7 +22,10 @@ pub mod sccache;
 pub mod tiers;
 
 pub use check::Place;
-pub use model::{Command, Dockerfile, Instruction, Mount, Run, Stage, Step, Word, MARKER, SYNTAX};
+pub use model::{
+    Command, Dockerfile, Instruction, Layout, Mount, Run, Sharing, Stage, Step, Word, MARKER,
+    SYNTAX,
+};
 pub use project::{
     Binary, BuildContext, Incremental, Linker, ProjectImage, BIN_DIR, CARGO_CREDENTIALS,
     CARGO_HOME, GIT_CREDENTIALS, RECIPE_PATH, SCCACHE_DIR,

@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 use super::check::{self, Place};
-use super::quote::{env_value, shell_word};
+use super::quote::{double_quoted, env_value, shell_word};
 use crate::error::{Error, Result};
 
 /// The Dockerfile frontend named by the `# syntax` line.
@@ -30,12 +30,25 @@ pub struct Dockerfile {
     pub header: Vec<String>,
     /// The stages, in order.
     pub stages: Vec<Stage>,
+    /// How a `RUN`'s later commands are set off.
+    pub layout: Layout,
+}
+
+/// How the second and later commands of a `RUN` are set off: ` && ` at the start of the line
+/// (the project image), or indented like the first one (the builder image).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// `RUN a \` / ` && b`.
+    #[default]
+    Flush,
+    /// `RUN a \` / `    && b`.
+    Indented,
 }
 
 /// One build stage: `FROM <from> AS <name>` and its steps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stage {
-    /// The stage name (`AS ...`).
+    /// The stage name (`AS ...`); empty for the one stage of a single-stage file (`FROM <from>`).
     pub name: String,
     /// The image or earlier stage it starts from.
     pub from: String,
@@ -52,6 +65,8 @@ pub struct Step {
     pub comment: Vec<String>,
     /// hadolint rules ignored for this instruction (`# hadolint ignore=...`).
     pub hadolint_ignore: Vec<&'static str>,
+    /// A blank line above it even when it has no comment (one always stands above a comment).
+    pub spaced: bool,
     /// The instruction.
     pub instruction: Instruction,
 }
@@ -84,6 +99,8 @@ pub enum Instruction {
     Arg(String, Option<String>),
     /// `EXPOSE port[/proto] ...`
     Expose(Vec<String>),
+    /// `LABEL key="value" ...`, one label per line, values double-quoted.
+    Label(Vec<(String, String)>),
 }
 
 /// A shell-form `RUN`: its mounts and its commands, joined with `&&`.
@@ -108,6 +125,8 @@ pub enum Word {
     Shell(&'static str),
     /// An argument, single-quoted at render time unless it is plain.
     Arg(String),
+    /// A line break: the next word starts a line of its own, indented under the command.
+    Break,
 }
 
 impl Command {
@@ -132,6 +151,24 @@ impl Command {
         self
     }
 
+    /// The command followed by more arguments.
+    #[must_use]
+    pub fn then_args<I, S>(mut self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.0.extend(args.into_iter().map(|a| Word::Arg(a.into())));
+        self
+    }
+
+    /// The command followed by a line break ([`Word::Break`]).
+    #[must_use]
+    pub fn then_break(mut self) -> Command {
+        self.0.push(Word::Break);
+        self
+    }
+
     /// The words.
     pub fn words(&self) -> &[Word] {
         &self.0
@@ -147,12 +184,8 @@ pub enum Mount {
         target: String,
         /// Cache id (default: the target path, shared by every build using the same path).
         id: Option<String>,
-        /// Whether concurrent builds wait for each other (`sharing=locked`) or share it.
-        ///
-        /// Buildah 1.28 (Debian 12) holds a locked cache until its whole build ends, so a
-        /// second `RUN` of the same build that mounts it again waits forever: a locked id
-        /// must appear in one `RUN` per Dockerfile.
-        locked: bool,
+        /// Whether concurrent builds wait for each other or share it.
+        sharing: Sharing,
     },
     /// `type=secret`: a file given to the build (`--secret id=...,src=...`), never in a layer.
     Secret {
@@ -163,12 +196,28 @@ pub enum Mount {
     },
 }
 
+/// The `sharing=` of a cache mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// Not written: the builder's default, shared.
+    Default,
+    /// `sharing=shared`, written out: concurrent builds use the cache at once.
+    Shared,
+    /// `sharing=locked`: concurrent builds take the cache one at a time.
+    ///
+    /// Buildah 1.28 (Debian 12) holds a locked cache until its whole build ends, so a second
+    /// `RUN` of the same build that mounts it again waits forever: a locked id must appear in
+    /// one `RUN` per Dockerfile.
+    Locked,
+}
+
 impl Step {
     /// A step without comment.
     pub fn new(instruction: Instruction) -> Step {
         Step {
             comment: Vec::new(),
             hadolint_ignore: Vec::new(),
+            spaced: false,
             instruction,
         }
     }
@@ -178,6 +227,7 @@ impl Step {
         Step {
             comment: comment.iter().map(|s| (*s).to_string()).collect(),
             hadolint_ignore: Vec::new(),
+            spaced: false,
             instruction,
         }
     }
@@ -186,19 +236,20 @@ impl Step {
 impl Mount {
     /// A cache mount that concurrent builds take one at a time.
     pub fn locked_cache(target: &str, id: Option<&str>) -> Mount {
-        Mount::Cache {
-            target: target.to_string(),
-            id: id.map(str::to_string),
-            locked: true,
-        }
+        Mount::cache(target, id, Sharing::Locked)
     }
 
-    /// A cache mount that concurrent builds share.
+    /// A cache mount that concurrent builds share (the default, not written).
     pub fn shared_cache(target: &str, id: Option<&str>) -> Mount {
+        Mount::cache(target, id, Sharing::Default)
+    }
+
+    /// A cache mount.
+    pub fn cache(target: &str, id: Option<&str>, sharing: Sharing) -> Mount {
         Mount::Cache {
             target: target.to_string(),
             id: id.map(str::to_string),
-            locked: false,
+            sharing,
         }
     }
 }
@@ -211,6 +262,10 @@ impl Dockerfile {
         let mut r = Renderer {
             out: String::new(),
             at: "the header".into(),
+            and: match self.layout {
+                Layout::Flush => " \\\n && ",
+                Layout::Indented => " \\\n    && ",
+            },
         };
         if self.syntax {
             r.line(&format!("# syntax={SYNTAX}"));
@@ -225,10 +280,14 @@ impl Dockerfile {
                 r.comment(line)?;
             }
             let from = r.value(Place::Image, &stage.from)?;
-            let name = r.value(Place::StageName, &stage.name)?;
-            r.line(&format!("FROM {from} AS {name}"));
+            if stage.name.is_empty() {
+                r.line(&format!("FROM {from}"));
+            } else {
+                let name = r.value(Place::StageName, &stage.name)?;
+                r.line(&format!("FROM {from} AS {name}"));
+            }
             for step in &stage.steps {
-                if !step.comment.is_empty() {
+                if step.spaced || !step.comment.is_empty() {
                     r.line("");
                 }
                 for line in &step.comment {
@@ -252,6 +311,8 @@ struct Renderer {
     out: String,
     /// Where in the file it is (for errors).
     at: String,
+    /// What sets off a `RUN`'s later commands ([`Layout`]).
+    and: &'static str,
 }
 
 impl Renderer {
@@ -288,7 +349,11 @@ impl Renderer {
 
     fn mount(&self, mount: &Mount) -> Result<String> {
         Ok(match mount {
-            Mount::Cache { target, id, locked } => {
+            Mount::Cache {
+                target,
+                id,
+                sharing,
+            } => {
                 let mut m = format!(
                     "--mount=type=cache,target={}",
                     self.value(Place::MountValue, target)?
@@ -296,8 +361,10 @@ impl Renderer {
                 if let Some(id) = id {
                     let _ = write!(m, ",id={}", self.value(Place::MountValue, id)?);
                 }
-                if *locked {
-                    m.push_str(",sharing=locked");
+                match sharing {
+                    Sharing::Default => {}
+                    Sharing::Shared => m.push_str(",sharing=shared"),
+                    Sharing::Locked => m.push_str(",sharing=locked"),
                 }
                 m
             }
@@ -310,14 +377,22 @@ impl Renderer {
     }
 
     fn command(&self, command: &Command) -> Result<String> {
-        let mut words = Vec::new();
+        let mut out = String::new();
+        // What goes before the next word: nothing at the start and after a line break.
+        let mut sep = "";
         for word in command.words() {
-            words.push(match word {
-                Word::Shell(text) => (*text).to_string(),
-                Word::Arg(arg) => shell_word(self.value(Place::Word, arg)?),
-            });
+            out.push_str(sep);
+            sep = " ";
+            match word {
+                Word::Shell(text) => out.push_str(text),
+                Word::Arg(arg) => out.push_str(&shell_word(self.value(Place::Word, arg)?)),
+                Word::Break => {
+                    out.push_str("\\\n        ");
+                    sep = "";
+                }
+            }
         }
-        Ok(words.join(" "))
+        Ok(out)
     }
 
     /// The JSON array of an exec-form `ENTRYPOINT` or `CMD`.
@@ -367,6 +442,15 @@ impl Renderer {
                     None => format!("ARG {name}"),
                 }
             }
+            Instruction::Label(labels) => {
+                let mut lines = Vec::new();
+                for (k, v) in labels {
+                    let k = self.value(Place::LabelKey, k)?;
+                    let v = self.value(Place::LabelValue, v)?;
+                    lines.push(format!("{k}={}", double_quoted(v)));
+                }
+                format!("LABEL {}", lines.join(" \\\n      "))
+            }
             Instruction::Expose(ports) => {
                 let mut t = String::from("EXPOSE");
                 for p in ports {
@@ -386,7 +470,7 @@ impl Renderer {
                 let mut t = String::from("RUN ");
                 t.push_str(&lines.join(" \\\n    "));
                 for cmd in commands {
-                    let _ = write!(t, " \\\n && {}", self.command(cmd)?);
+                    let _ = write!(t, "{}{}", self.and, self.command(cmd)?);
                 }
                 t
             }
@@ -410,6 +494,7 @@ mod tests {
                 comment: Vec::new(),
                 steps: vec![Step::new(instruction)],
             }],
+            layout: Layout::Flush,
         }
     }
 

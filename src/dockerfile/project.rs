@@ -330,6 +330,7 @@ impl ProjectImage {
             syntax: self.syntax,
             header: self.header(),
             stages,
+            layout: super::model::Layout::Flush,
         }
     }
 
@@ -573,6 +574,7 @@ impl ProjectImage {
         steps.push(Step {
             comment,
             hadolint_ignore: Vec::new(),
+            spaced: false,
             instruction: Instruction::Run(Run { mounts, commands }),
         });
         Stage {
@@ -646,6 +648,7 @@ pub(super) fn apt_install(packages: &[String], stage: Option<&str>, why: &[Strin
     Step {
         comment,
         hadolint_ignore: vec!["DL3008"],
+        spaced: false,
         instruction: Instruction::Run(Run {
             mounts: vec![
                 Mount::locked_cache("/var/cache/apt", ids.as_ref().map(|i| i.0.as_str())),

@@ -151,6 +151,7 @@ fn common_steps(rt: &RuntimeImage) -> Vec<Step> {
             steps.push(Step {
                 comment: std::mem::take(&mut comment),
                 hadolint_ignore: Vec::new(),
+                spaced: false,
                 instruction: Instruction::Copy {
                     from: None,
                     src: vec![src.clone()],
