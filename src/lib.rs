@@ -35,6 +35,7 @@ pub mod dockerfile;
 pub mod error;
 pub mod flags;
 pub mod fs;
+pub mod image;
 pub mod linker;
 pub mod lockfile;
 pub mod manifest;

@@ -157,7 +157,7 @@ pub fn resolve(
     for p in &args.runtime_apt {
         check::debian_package(p, "`--runtime-apt`")?;
     }
-    let workdir = crate::cmd::image::check_dir(&args.runtime_workdir, "`--runtime-workdir`")?;
+    let workdir = super::check_dir(&args.runtime_workdir, "`--runtime-workdir`")?;
     let env = args
         .runtime_env
         .iter()
