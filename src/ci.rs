@@ -120,6 +120,21 @@ pub fn command_line(opts: &GithubOptions) -> String {
     cmd
 }
 
+/// The comments above a build step's `provenance` and cache settings: why one manifest per
+/// tag (the first two lines), then what survives a hosted runner's job and where it is read.
+const CACHE_NOTE: &[&str] = &[
+    "One manifest per tag: an attestation would add untagged versions that the",
+    "cache-cleanup workflow must not mistake for superseded ones.",
+    "On a hosted runner nothing on the runner's disk survives the job: BuildKit's cache",
+    "mounts (cargo's registry and git checkouts, a local sccache, incremental state) start",
+    "empty every time. What survives is what these caches export: every layer of every",
+    "stage (mode=max, so the cook stage's cooked dependencies too), in the GitHub Actions",
+    "cache (10 GB per repository, entries unused for 7 days evicted) and in the registry",
+    "cache image, which outlives both. Write the project's Dockerfile with `prewarm image",
+    "--ci`: the crate sources are then in the cooked layer, and the build downloads nothing.",
+    "Read: this branch's scope, then the shared scope, then the registry cache.",
+];
+
 /// One `docker/build-push-action` step with the three-layer cache; `scope` names the GitHub
 /// Actions cache scope, `suffix` the image under `$IMAGE` (`/rust-builder`, or none).
 fn build_step(
@@ -154,47 +169,13 @@ fn build_step(
             "          no-cache: ${{{{ github.event_name == 'schedule' }}}}"
         );
     }
-    let _ = writeln!(
-        w,
-        "          # One manifest per tag: an attestation would add untagged versions that the"
-    );
-    let _ = writeln!(
-        w,
-        "          # cache-cleanup workflow must not mistake for superseded ones."
-    );
+    for line in &CACHE_NOTE[..2] {
+        let _ = writeln!(w, "          # {line}");
+    }
     let _ = writeln!(w, "          provenance: false");
-    let _ = writeln!(
-        w,
-        "          # On a hosted runner nothing on the runner's disk survives the job: BuildKit's cache"
-    );
-    let _ = writeln!(
-        w,
-        "          # mounts (cargo's registry and git checkouts, a local sccache, incremental state) start"
-    );
-    let _ = writeln!(
-        w,
-        "          # empty every time. What survives is what these caches export: every layer of every"
-    );
-    let _ = writeln!(
-        w,
-        "          # stage (mode=max, so the cook stage's cooked dependencies too), in the GitHub Actions"
-    );
-    let _ = writeln!(
-        w,
-        "          # cache (10 GB per repository, entries unused for 7 days evicted) and in the registry"
-    );
-    let _ = writeln!(
-        w,
-        "          # cache image, which outlives both. Write the project's Dockerfile with `prewarm image"
-    );
-    let _ = writeln!(
-        w,
-        "          # --ci`: the crate sources are then in the cooked layer, and the build downloads nothing."
-    );
-    let _ = writeln!(
-        w,
-        "          # Read: this branch's scope, then the shared scope, then the registry cache."
-    );
+    for line in &CACHE_NOTE[2..] {
+        let _ = writeln!(w, "          # {line}");
+    }
     let _ = writeln!(w, "          cache-from: |");
     let _ = writeln!(
         w,
