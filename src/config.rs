@@ -242,7 +242,7 @@ fn dirs_up<'a>(start: &'a Path, stop: &'a Path) -> impl Iterator<Item = &'a Path
 
 /// Cargo config files that apply to a build run in `dir`: `$CARGO_HOME/config(.toml)` first, then
 /// each `.cargo/config(.toml)` from `/` down to `dir` (later files take precedence); in each
-/// directory the first of [`CONFIG_NAMES`] that exists.
+/// directory the first of `config.toml` and `config` that exists.
 pub fn cargo_reads(dir: &Path, env: &BTreeMap<String, String>) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let home = env
