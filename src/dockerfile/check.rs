@@ -71,13 +71,7 @@ impl Place {
         }
         match self {
             Place::Image => image_ref_problem(value),
-            Place::StageName => {
-                let ok = value.starts_with(|c: char| c.is_ascii_lowercase())
-                    && value
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
-                (!ok).then(|| "a stage name is [a-z][a-z0-9_.-]*".to_string())
-            }
+            Place::StageName => lower_name_problem(value, "a stage name"),
             Place::Path => path_problem(value),
             Place::MountValue => {
                 if value.is_empty() {
@@ -95,13 +89,7 @@ impl Place {
                     && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
                 (!ok).then(|| "a variable name is [A-Za-z_][A-Za-z0-9_]*".to_string())
             }
-            Place::LabelKey => {
-                let ok = value.starts_with(|c: char| c.is_ascii_lowercase())
-                    && value
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
-                (!ok).then(|| "a label key is [a-z][a-z0-9_.-]*".to_string())
-            }
+            Place::LabelKey => lower_name_problem(value, "a label key"),
             Place::User => {
                 let ok = !value.is_empty()
                     && value
@@ -113,6 +101,15 @@ impl Place {
             Place::EnvValue | Place::LabelValue | Place::Word | Place::Comment => None,
         }
     }
+}
+
+/// Why `value` is not `what` of the form `[a-z][a-z0-9_.-]*` (a stage name, a label key).
+fn lower_name_problem(value: &str, what: &str) -> Option<String> {
+    let ok = value.starts_with(|c: char| c.is_ascii_lowercase())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+    (!ok).then(|| format!("{what} is [a-z][a-z0-9_.-]*"))
 }
 
 /// `value` with its control characters written as escapes, for an error message.
@@ -495,6 +492,11 @@ pub fn env_pair(value: &str, origin: &str) -> Result<(String, String)> {
     };
     checked(value, origin, "NAME=VALUE", hint, env_name_problem(k))?;
     Ok((k.to_string(), v.to_string()))
+}
+
+/// Every `KEY=VALUE` of a repeatable option, checked by [`env_pair`].
+pub fn env_pairs(values: &[String], origin: &str) -> Result<Vec<(String, String)>> {
+    values.iter().map(|e| env_pair(e, origin)).collect()
 }
 
 /// A `NAME[=DEFAULT]` of `--build-arg`.

@@ -409,19 +409,36 @@ impl Renderer {
         Ok(self.value(Place::Path, path)?.to_string())
     }
 
+    /// `key=value` pairs of `ENV` or `LABEL`, each checked for its places and the value quoted.
+    fn pairs(
+        &self,
+        pairs: &[(String, String)],
+        (key_place, value_place): (Place, Place),
+        quote: fn(&str) -> String,
+        sep: &str,
+    ) -> Result<String> {
+        let mut lines = Vec::new();
+        for (k, v) in pairs {
+            let k = self.value(key_place, k)?;
+            let v = self.value(value_place, v)?;
+            lines.push(format!("{k}={}", quote(v)));
+        }
+        Ok(lines.join(sep))
+    }
+
     fn instruction(&mut self, instruction: &Instruction) -> Result<()> {
         let text = match instruction {
             Instruction::Workdir(dir) => format!("WORKDIR {}", self.path(dir)?),
             Instruction::User(user) => format!("USER {}", self.value(Place::User, user)?),
-            Instruction::Env(vars) => {
-                let mut lines = Vec::new();
-                for (k, v) in vars {
-                    let k = self.value(Place::EnvKey, k)?;
-                    let v = self.value(Place::EnvValue, v)?;
-                    lines.push(format!("{k}={}", env_value(v)));
-                }
-                format!("ENV {}", lines.join(" \\\n    "))
-            }
+            Instruction::Env(vars) => format!(
+                "ENV {}",
+                self.pairs(
+                    vars,
+                    (Place::EnvKey, Place::EnvValue),
+                    env_value,
+                    " \\\n    "
+                )?
+            ),
             Instruction::Copy { from, src, dst } => {
                 let mut t = String::from("COPY ");
                 if let Some(from) = from {
@@ -442,15 +459,15 @@ impl Renderer {
                     None => format!("ARG {name}"),
                 }
             }
-            Instruction::Label(labels) => {
-                let mut lines = Vec::new();
-                for (k, v) in labels {
-                    let k = self.value(Place::LabelKey, k)?;
-                    let v = self.value(Place::LabelValue, v)?;
-                    lines.push(format!("{k}={}", double_quoted(v)));
-                }
-                format!("LABEL {}", lines.join(" \\\n      "))
-            }
+            Instruction::Label(labels) => format!(
+                "LABEL {}",
+                self.pairs(
+                    labels,
+                    (Place::LabelKey, Place::LabelValue),
+                    double_quoted,
+                    " \\\n      "
+                )?
+            ),
             Instruction::Expose(ports) => {
                 let mut t = String::from("EXPOSE");
                 for p in ports {

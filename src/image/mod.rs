@@ -174,11 +174,7 @@ fn build(
 type BuildEnv = (Vec<(String, String)>, Vec<(String, Option<String>)>);
 
 fn build_env(args: &ImageArgs) -> Result<BuildEnv> {
-    let env = args
-        .env
-        .iter()
-        .map(|e| check::env_pair(e, "`--env`"))
-        .collect::<Result<Vec<_>>>()?;
+    let env = check::env_pairs(&args.env, "`--env`")?;
     let build_args = args
         .build_arg
         .iter()

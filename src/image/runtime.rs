@@ -158,11 +158,7 @@ pub fn resolve(
         check::debian_package(p, "`--runtime-apt`")?;
     }
     let workdir = super::check_dir(&args.runtime_workdir, "`--runtime-workdir`")?;
-    let env = args
-        .runtime_env
-        .iter()
-        .map(|e| check::env_pair(e, "`--runtime-env`"))
-        .collect::<Result<Vec<_>>>()?;
+    let env = check::env_pairs(&args.runtime_env, "`--runtime-env`")?;
     let copies = args
         .runtime_copy
         .iter()
