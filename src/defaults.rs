@@ -2,16 +2,31 @@
 //! Debian release is one edit: the project image (`image`), the shared builder
 //! (`image --builder`) and the checks' hints all start from these.
 
+/// [`RUST_VERSION`] as a literal, for `concat!` (help texts, [`RUST_IMAGE`]).
+macro_rules! rust_version {
+    () => {
+        "1.95"
+    };
+}
+
+/// [`DEBIAN_RELEASE`] as a literal, for `concat!`.
+macro_rules! debian_release {
+    () => {
+        "bookworm"
+    };
+}
+
+pub(crate) use {debian_release, rust_version};
+
 /// The Rust version of the base image when neither a toolchain file nor `--rust-version`
 /// names one.
-pub const RUST_VERSION: &str = "1.95";
+pub const RUST_VERSION: &str = rust_version!();
 
 /// The Debian release the default images are built on.
-pub const DEBIAN_RELEASE: &str = "bookworm";
+pub const DEBIAN_RELEASE: &str = debian_release!();
 
-/// The Rust image built on [`RUST_VERSION`] and [`DEBIAN_RELEASE`]: a literal, because a
-/// `const` cannot be formatted (a unit test keeps the three in step).
-pub const RUST_IMAGE: &str = "rust:1.95-bookworm";
+/// The Rust image built on [`RUST_VERSION`] and [`DEBIAN_RELEASE`].
+pub const RUST_IMAGE: &str = concat!("rust:", rust_version!(), "-", debian_release!());
 
 /// The official Rust image of a Rust release on [`DEBIAN_RELEASE`] (`rust:1.95-bookworm`).
 pub fn rust_image(version: &str) -> String {

@@ -53,12 +53,25 @@ pub struct ImageArgs {
     /// Overwrite an existing Dockerfile that prewarm did not write.
     #[arg(long)]
     pub force: bool,
-    /// Rust version of the base image, when the workspace has no rust-toolchain file naming one
-    /// [default: 1.95].
-    #[arg(long, value_name = "X.Y[.Z]", help_heading = "Image")]
-    pub rust_version: Option<String>,
-    /// The Rust image of the build stages [default: rust:<version>-bookworm].
+    /// Rust version of the base image (the help, in `help`, names the default).
     #[arg(
+        long,
+        value_name = "X.Y[.Z]",
+        help_heading = "Image",
+        help = concat!(
+            "Rust version of the base image, when the workspace has no rust-toolchain file naming one [default: ",
+            crate::defaults::rust_version!(),
+            "]"
+        )
+    )]
+    pub rust_version: Option<String>,
+    /// The Rust image of the build stages (the help, in `help`, names the default).
+    #[arg(
+        help = concat!(
+            "The Rust image of the build stages [default: rust:<version>-",
+            crate::defaults::debian_release!(),
+            "]"
+        ),
         long,
         value_name = "IMAGE",
         conflicts_with = "rust_version",
