@@ -601,7 +601,7 @@ start_dockerd() {
 	if ! pgrep -x dockerd >/dev/null; then
 		log "starting dockerd $DOCKERD_OPTS (log: $DOCKERD_LOG)"
 		# 9>&- : the daemon must not keep this script's lock open.
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086 # DOCKERD_OPTS holds several options: split on purpose
 		setsid nohup dockerd $DOCKERD_OPTS >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
 		echo $! >"$DOCKERD_STARTED"
 	fi

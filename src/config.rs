@@ -1,8 +1,15 @@
-//! Cargo configuration that applies to a workspace: `.cargo/config.toml` (and the legacy
-//! `.cargo/config`) from the workspace root up to the layout root, and the toolchain file.
-//! Secrets never leave this module: tokens, credential settings, the userinfo of URLs and
-//! secret-looking `[env]` values are stripped, and the files a config includes are followed.
+//! Cargo configuration, the one module that finds and parses cargo's config files
+//! (`.cargo/config.toml` and the legacy `.cargo/config`) and the toolchain file:
+//!
+//! - for a recipe and the project image, [`config_files`]: the files from the workspace root up
+//!   to the layout root, with the files they include, stripped of secrets (tokens, credential
+//!   settings, the userinfo of URLs and secret-looking `[env]` values never leave this module),
+//!   parsed with [`Found::table`];
+//! - for a cook record, [`cargo_reads`]: every file cargo itself reads for a build in a
+//!   directory (`$CARGO_HOME`, then each ancestor), read with [`read_table`];
+//! - [`toolchain_file`] and [`toolchain_channel`].
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
@@ -23,6 +30,9 @@ const DROPPED_TABLES: &[&str] = &[
     "resolver",
 ];
 
+/// The names of a config file in a `.cargo` directory, the one cargo prefers first.
+const CONFIG_NAMES: [&str; 2] = ["config.toml", "config"];
+
 /// A config or toolchain file found for the workspace.
 #[derive(Debug)]
 pub struct Found {
@@ -34,6 +44,14 @@ pub struct Found {
     pub removed: Vec<Removed>,
 }
 
+impl Found {
+    /// A config file's stripped content, parsed (it was rendered from a parsed table, so it
+    /// parses; a toolchain file that is not TOML gives an empty table).
+    pub fn table(&self) -> Table {
+        toml::from_str(&self.text).unwrap_or_default()
+    }
+}
+
 /// Config files in each directory from `start` up to and including `stop`, each followed by
 /// the files it includes (`include = [...]`, cargo's config-include), nearest first: a file
 /// comes before the files it includes, and a later include before an earlier one, which is
@@ -41,7 +59,7 @@ pub struct Found {
 pub fn config_files(start: &Path, stop: &Path) -> Result<Vec<Found>> {
     let mut found = Vec::new();
     for dir in dirs_up(start, stop) {
-        for name in ["config.toml", "config"] {
+        for name in CONFIG_NAMES {
             let path = dir.join(".cargo").join(name);
             if path.is_file() {
                 read_config(&path, stop, &mut Vec::new(), &mut found)?;
@@ -220,6 +238,46 @@ fn dirs_up<'a>(start: &'a Path, stop: &'a Path) -> impl Iterator<Item = &'a Path
         cur = if dir == stop { None } else { dir.parent() };
         Some(dir)
     })
+}
+
+/// Cargo config files that apply to a build run in `dir`: `$CARGO_HOME/config(.toml)` first, then
+/// each `.cargo/config(.toml)` from `/` down to `dir` (later files take precedence); in each
+/// directory the first of `config.toml` and `config` that exists.
+pub fn cargo_reads(dir: &Path, env: &BTreeMap<String, String>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let home = env
+        .get("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".cargo")));
+    let mut seen = BTreeSet::new();
+    let mut push = |base: &Path, files: &mut Vec<PathBuf>| {
+        for name in CONFIG_NAMES {
+            let p = base.join(name);
+            if p.is_file() {
+                let key = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+                if seen.insert(key) {
+                    files.push(p);
+                }
+                break;
+            }
+        }
+    };
+    if let Some(home) = &home {
+        push(home, &mut files);
+    }
+    let ancestors: Vec<&Path> = dir.ancestors().collect();
+    let mut from_dirs = Vec::new();
+    for a in ancestors.iter().rev() {
+        push(&a.join(".cargo"), &mut from_dirs);
+    }
+    // `$CARGO_HOME` has the lowest precedence, unless it is also one of the ancestors.
+    files.extend(from_dirs);
+    files
+}
+
+/// A config file, read and parsed as it is (secrets and all: for values, never for a recipe).
+pub fn read_table(path: &Path) -> Result<Table> {
+    parse(&crate::fs::read_to_string(path)?, path)
 }
 
 /// Removes secrets and build-neutral tables from a config file, and renders it canonically;

@@ -5,11 +5,46 @@
 //! `target.'cfg(...)'.rustflags`, joined, and only when none is set from `build.rustflags`;
 //! `target.<triple>.linker` names the linker driver. Config for other triples is ignored, as
 //! cargo ignores it. The files are the ones [`crate::config::config_files`] finds (nearest
-//! first), parsed once by the caller.
+//! first), parsed once by the caller. [`Linker`] is the one `--linker` picks instead.
 
 use std::path::{Path, PathBuf};
 
+use clap::ValueEnum;
 use toml::{Table, Value};
+
+/// The linker the project is built with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Linker {
+    /// Whatever the toolchain uses by default (`rust-lld` on `x86_64` Linux since Rust 1.90).
+    #[default]
+    Default,
+    /// mold, from Debian's package, driven by the C compiler (`-fuse-ld=mold`).
+    Mold,
+    /// LLVM's lld from Debian's package, instead of the toolchain's own rust-lld.
+    Lld,
+}
+
+impl Linker {
+    /// Debian packages the linker needs.
+    pub fn packages(self) -> &'static [&'static str] {
+        match self {
+            Linker::Default => &[],
+            Linker::Mold => &["mold"],
+            Linker::Lld => &["lld"],
+        }
+    }
+
+    /// rustc flags that select it (empty for the default).
+    pub fn rustflags(self) -> &'static str {
+        match self {
+            Linker::Default => "",
+            // The last `-fuse-ld` wins: this one comes after the one rustc adds for rust-lld.
+            Linker::Mold => "-C link-arg=-fuse-ld=mold",
+            // Turn off the bundled rust-lld, so that `-fuse-ld=lld` finds the system's ld.lld.
+            Linker::Lld => "-C linker-features=-lld -C link-arg=-fuse-ld=lld",
+        }
+    }
+}
 
 /// A Debian package the build stages need, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

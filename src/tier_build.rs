@@ -70,17 +70,7 @@ struct Laid {
 /// Builds one tier.
 pub fn build(recipe: &Recipe, opts: &Options) -> Result<Report> {
     let root = crate::fs::canonicalize(&opts.dir)?;
-    for name in &opts.keep {
-        if recipe.package_named(name).is_none() {
-            let mut known: Vec<&str> = recipe.packages.values().map(|p| p.name.as_str()).collect();
-            known.sort_unstable();
-            return Err(Error::input(format!("`--keep {name}`: the recipe has no package `{name}`"))
-                .with_hint(format!(
-                    "name local packages of the recipe (it has: {}); regenerate the Dockerfile with `prewarm image` if the workspace changed",
-                    known.join(", ")
-                )));
-        }
-    }
+    check_keep(recipe, &opts.keep)?;
     let keep: BTreeSet<&str> = opts.keep.iter().map(String::as_str).collect();
     let dummies: Vec<(&String, &recipe::Package)> = recipe
         .packages
@@ -150,25 +140,45 @@ pub fn build(recipe: &Recipe, opts: &Options) -> Result<Report> {
 
     let dummies: Vec<String> = dummies.iter().map(|(_, p)| p.name.clone()).collect();
     if !opts.quiet {
-        let compiled: Vec<&str> = artifacts
-            .iter()
-            .filter(|a| a.local && !a.fresh && keep.contains(a.package.as_str()))
-            .map(|a| a.package.as_str())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        crate::status!(
-            "tier built: {} real crate(s) compiled ({}); {} dummies removed again ({removed} entries)",
-            compiled.len(),
-            if compiled.is_empty() { "none".to_string() } else { compiled.join(", ") },
-            dummies.len()
-        );
+        report(&artifacts, &keep, dummies.len(), removed);
     }
     Ok(Report {
         artifacts,
         dummies,
         removed,
     })
+}
+
+/// Refuses a `--keep` that names no package of the recipe.
+fn check_keep(recipe: &Recipe, keep: &[String]) -> Result<()> {
+    for name in keep {
+        if recipe.package_named(name).is_none() {
+            let mut known: Vec<&str> = recipe.packages.values().map(|p| p.name.as_str()).collect();
+            known.sort_unstable();
+            return Err(Error::input(format!("`--keep {name}`: the recipe has no package `{name}`"))
+                .with_hint(format!(
+                    "name local packages of the recipe (it has: {}); regenerate the Dockerfile with `prewarm image` if the workspace changed",
+                    known.join(", ")
+                )));
+        }
+    }
+    Ok(())
+}
+
+/// The status line of a built tier: the real crates compiled, the dummies removed.
+fn report(artifacts: &[Artifact], keep: &BTreeSet<&str>, dummies: usize, removed: usize) {
+    let compiled: Vec<&str> = artifacts
+        .iter()
+        .filter(|a| a.local && !a.fresh && keep.contains(a.package.as_str()))
+        .map(|a| a.package.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    crate::status!(
+        "tier built: {} real crate(s) compiled ({}); {dummies} dummies removed again ({removed} entries)",
+        compiled.len(),
+        if compiled.is_empty() { "none".to_string() } else { compiled.join(", ") },
+    );
 }
 
 /// Turns the package at `dir` into a dummy: its real manifest with the skeleton's targets, and
@@ -314,6 +324,38 @@ fn check_inputs(
         }
     }
     // Build scripts: `rerun-if-changed` paths, relative to the package directory.
+    for (pkg, abs) in watched_paths(target_dirs, kept_dirs, keep, flags) {
+        if !allowed(&abs) {
+            bad.push((pkg, abs));
+        }
+    }
+    bad.sort();
+    bad.dedup();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = bad
+        .iter()
+        .take(5)
+        .map(|(pkg, p)| format!("`{pkg}` reads `{}`", p.display()))
+        .collect();
+    Err(Error::input(format!(
+        "a tier crate reads files outside the crates built so far: {}{}",
+        list.join(", "),
+        if bad.len() > 5 { format!(" and {} more", bad.len() - 5) } else { String::new() }
+    ))
+    .with_hint("in a tier, only the directories of the tier's crates and earlier ones are real; move the file into the crate that reads it (or into a crate it depends on), or write the Dockerfile with `prewarm image --tiers off`"))
+}
+
+/// Every path a kept crate's build script watches (`rerun-if-changed`, relative to the
+/// package directory), absolute, with the package's name.
+fn watched_paths(
+    target_dirs: &[PathBuf],
+    kept_dirs: &[PathBuf],
+    keep: &BTreeSet<&str>,
+    flags: &BuildFlags,
+) -> Vec<(String, PathBuf)> {
+    let mut watched = Vec::new();
     let profile = flags.profile_dir();
     for t in target_dirs {
         let build = t.join(&profile).join("build");
@@ -345,29 +387,11 @@ fn check_inputs(
                 else {
                     continue;
                 };
-                let abs = normalize(&dir.join(p));
-                if !allowed(&abs) {
-                    bad.push(((*pkg).to_string(), abs));
-                }
+                watched.push(((*pkg).to_string(), normalize(&dir.join(p))));
             }
         }
     }
-    bad.sort();
-    bad.dedup();
-    if bad.is_empty() {
-        return Ok(());
-    }
-    let list: Vec<String> = bad
-        .iter()
-        .take(5)
-        .map(|(pkg, p)| format!("`{pkg}` reads `{}`", p.display()))
-        .collect();
-    Err(Error::input(format!(
-        "a tier crate reads files outside the crates built so far: {}{}",
-        list.join(", "),
-        if bad.len() > 5 { format!(" and {} more", bad.len() - 5) } else { String::new() }
-    ))
-    .with_hint("in a tier, only the directories of the tier's crates and earlier ones are real; move the file into the crate that reads it (or into a crate it depends on), or write the Dockerfile with `prewarm image --tiers off`"))
+    watched
 }
 
 /// `<name>-<16 hex digits>`.

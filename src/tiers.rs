@@ -134,17 +134,7 @@ pub fn uses_dev_dependencies(flags: &BuildFlags) -> bool {
 /// than two crates could be tiered (a single crate gains nothing from a layer of its own).
 pub fn plan(graph: &Graph, roots: &BTreeSet<String>, max_tiers: usize) -> Result<Option<TierPlan>> {
     check_max_tiers(max_tiers)?;
-    // Every crate the roots need, transitively.
-    let mut needed: BTreeSet<String> = BTreeSet::new();
-    let mut stack: Vec<String> = roots.iter().cloned().collect();
-    while let Some(n) = stack.pop() {
-        if !needed.insert(n.clone()) {
-            continue;
-        }
-        if let Some(node) = graph.get(&n) {
-            stack.extend(node.deps.iter().filter(|d| graph.contains_key(*d)).cloned());
-        }
-    }
+    let needed = needed(graph, roots);
 
     // Crates that cannot be copied alone, and everything that depends on them.
     let nested: BTreeSet<String> = graph
@@ -180,24 +170,7 @@ pub fn plan(graph: &Graph, roots: &BTreeSet<String>, max_tiers: usize) -> Result
     if tierable.len() < 2 {
         return Ok(None);
     }
-    let levels = levels(graph, &tierable);
-    let mut tiers: Vec<Vec<String>> = Vec::new();
-    for (name, level) in &levels {
-        if tiers.len() <= *level {
-            tiers.resize(level + 1, Vec::new());
-        }
-        tiers[*level].push(name.clone());
-    }
-    tiers.retain(|t| !t.is_empty());
-    while tiers.len() > max_tiers {
-        // Merge the adjacent pair with the fewest crates between them (the earliest on a tie):
-        // a merged tier still holds only crates whose dependencies come before or within it.
-        let i = (0..tiers.len() - 1)
-            .min_by_key(|&i| tiers[i].len() + tiers[i + 1].len())
-            .unwrap_or(0);
-        let next = tiers.remove(i + 1);
-        tiers[i].extend(next);
-    }
+    let tiers = grouped(graph, &tierable, max_tiers);
     let tiers = tiers
         .into_iter()
         .map(|mut names| {
@@ -219,6 +192,44 @@ pub fn plan(graph: &Graph, roots: &BTreeSet<String>, max_tiers: usize) -> Result
         untiered: untiered.into_iter().collect(),
         carried,
     }))
+}
+
+/// Every crate the roots need, transitively (the roots included).
+fn needed(graph: &Graph, roots: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut needed: BTreeSet<String> = BTreeSet::new();
+    let mut stack: Vec<String> = roots.iter().cloned().collect();
+    while let Some(n) = stack.pop() {
+        if !needed.insert(n.clone()) {
+            continue;
+        }
+        if let Some(node) = graph.get(&n) {
+            stack.extend(node.deps.iter().filter(|d| graph.contains_key(*d)).cloned());
+        }
+    }
+    needed
+}
+
+/// The tierable crates by level of local dependencies, at most `max_tiers` groups.
+fn grouped(graph: &Graph, tierable: &BTreeSet<String>, max_tiers: usize) -> Vec<Vec<String>> {
+    let levels = levels(graph, tierable);
+    let mut tiers: Vec<Vec<String>> = Vec::new();
+    for (name, level) in &levels {
+        if tiers.len() <= *level {
+            tiers.resize(level + 1, Vec::new());
+        }
+        tiers[*level].push(name.clone());
+    }
+    tiers.retain(|t| !t.is_empty());
+    while tiers.len() > max_tiers {
+        // Merge the adjacent pair with the fewest crates between them (the earliest on a tie):
+        // a merged tier still holds only crates whose dependencies come before or within it.
+        let i = (0..tiers.len() - 1)
+            .min_by_key(|&i| tiers[i].len() + tiers[i + 1].len())
+            .unwrap_or(0);
+        let next = tiers.remove(i + 1);
+        tiers[i].extend(next);
+    }
+    tiers
 }
 
 /// `--max-tiers` must allow at least one tier.

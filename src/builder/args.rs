@@ -115,7 +115,7 @@ pub fn run(
         (Some(image), _) => image.to_string(),
         (None, Some(v)) => {
             crate::dockerfile::check::rust_release(v, "`--rust-version`")?;
-            format!("rust:{v}-bookworm")
+            crate::defaults::rust_image(v)
         }
         (None, None) => builder::DEFAULT_BASE_IMAGE.to_string(),
     };

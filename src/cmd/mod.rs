@@ -1,4 +1,5 @@
-//! The verbs of the command line, one file each, each with its `Args` and `run`.
+//! The verbs of the command line, one file each, each with its `Args` (`image` takes the
+//! library's [`crate::image::ImageArgs`]) and `run`; what a verb resolves lives in the library.
 
 pub mod builder_report;
 pub mod check;
@@ -6,9 +7,6 @@ pub mod ci;
 pub mod cook;
 pub mod deps;
 pub mod image;
-pub mod image_checks;
-pub mod image_config;
-pub mod image_runtime;
 pub mod recipe;
 pub mod tier;
 pub mod verify;

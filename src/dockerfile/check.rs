@@ -13,6 +13,9 @@
 use crate::error::{Error, Result};
 use crate::flags::BuildFlags;
 
+pub use super::image_ref::image_ref;
+use super::image_ref::image_ref_problem;
+
 /// A place in a Dockerfile that a value is rendered into, with the rule it must follow there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
@@ -26,6 +29,10 @@ pub enum Place {
     MountValue,
     /// A variable name of `ENV`.
     EnvKey,
+    /// A key of `LABEL` (`org.opencontainers.image.title`).
+    LabelKey,
+    /// A value of `LABEL` (always double-quoted).
+    LabelValue,
     /// A value of `ENV` (double-quoted where needed).
     EnvValue,
     /// The user of `USER`.
@@ -47,6 +54,8 @@ impl Place {
             Place::Path => "a path of WORKDIR or COPY",
             Place::MountValue => "a RUN --mount option",
             Place::EnvKey => "an ENV variable name",
+            Place::LabelKey => "a LABEL key",
+            Place::LabelValue => "a LABEL value",
             Place::EnvValue => "an ENV value",
             Place::User => "the user of USER",
             Place::Word => "a word of RUN or ENTRYPOINT",
@@ -62,13 +71,7 @@ impl Place {
         }
         match self {
             Place::Image => image_ref_problem(value),
-            Place::StageName => {
-                let ok = value.starts_with(|c: char| c.is_ascii_lowercase())
-                    && value
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
-                (!ok).then(|| "a stage name is [a-z][a-z0-9_.-]*".to_string())
-            }
+            Place::StageName => lower_name_problem(value, "a stage name"),
             Place::Path => path_problem(value),
             Place::MountValue => {
                 if value.is_empty() {
@@ -86,6 +89,7 @@ impl Place {
                     && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
                 (!ok).then(|| "a variable name is [A-Za-z_][A-Za-z0-9_]*".to_string())
             }
+            Place::LabelKey => lower_name_problem(value, "a label key"),
             Place::User => {
                 let ok = !value.is_empty()
                     && value
@@ -94,9 +98,18 @@ impl Place {
                 (!ok).then(|| "a user is a name or uid[:gid]".to_string())
             }
             Place::Port => port_problem(value),
-            Place::EnvValue | Place::Word | Place::Comment => None,
+            Place::EnvValue | Place::LabelValue | Place::Word | Place::Comment => None,
         }
     }
+}
+
+/// Why `value` is not `what` of the form `[a-z][a-z0-9_.-]*` (a stage name, a label key).
+fn lower_name_problem(value: &str, what: &str) -> Option<String> {
+    let ok = value.starts_with(|c: char| c.is_ascii_lowercase())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+    (!ok).then(|| format!("{what} is [a-z][a-z0-9_.-]*"))
 }
 
 /// `value` with its control characters written as escapes, for an error message.
@@ -149,7 +162,7 @@ fn refuse(value: &str, origin: &str, what: &str, problem: &str, hint: &str) -> E
     .with_hint(hint.to_string())
 }
 
-fn checked(
+pub(super) fn checked(
     value: &str,
     origin: &str,
     what: &str,
@@ -160,165 +173,6 @@ fn checked(
         None => Ok(()),
         Some(p) => Err(refuse(value, origin, what, &p, hint)),
     }
-}
-
-// ------------------------------------------------------------------ image references
-
-const IMAGE_HINT: &str = "give an image reference, [registry[:port]/]path[:tag][@digest], such as rust:1.95-bookworm or registry.example.com:5000/team/rust:1.95";
-
-/// An image reference, by the grammar of the distribution spec:
-/// `[registry[:port]/]path[:tag][@algorithm:hex]`, path components lowercase.
-pub fn image_ref(value: &str, origin: &str) -> Result<()> {
-    checked(
-        value,
-        origin,
-        "an image reference",
-        IMAGE_HINT,
-        image_ref_problem(value),
-    )
-}
-
-fn image_ref_problem(value: &str) -> Option<String> {
-    if value.is_empty() {
-        return Some("it is empty".into());
-    }
-    let (rest, digest) = match value.split_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (value, None),
-    };
-    if let Some(d) = digest {
-        if let Some(p) = digest_problem(d) {
-            return Some(p);
-        }
-    }
-    let (name, tag) = match rest.rfind(':') {
-        Some(i) if !rest[i..].contains('/') => (&rest[..i], Some(&rest[i + 1..])),
-        _ => (rest, None),
-    };
-    if let Some(t) = tag {
-        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        let ok = t.len() <= 128
-            && t.starts_with(word)
-            && t.chars().all(|c| word(c) || c == '.' || c == '-');
-        if !ok {
-            return Some(format!(
-                "the tag `{t}` is not [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"
-            ));
-        }
-    }
-    if name.len() > 255 {
-        return Some("the name is longer than 255 characters".into());
-    }
-    let mut components: Vec<&str> = name.split('/').collect();
-    if components.len() > 1 {
-        let first = components[0];
-        if first.contains(['.', ':']) || first == "localhost" || first.contains(char::is_uppercase)
-        {
-            if let Some(p) = domain_problem(first) {
-                return Some(p);
-            }
-            components.remove(0);
-        }
-    }
-    for c in components {
-        if !path_component_ok(c) {
-            return Some(format!(
-                "the path component `{c}` is not lowercase letters and digits joined by `.`, `_`, `__` or dashes"
-            ));
-        }
-    }
-    None
-}
-
-/// `[a-z0-9]+` runs joined by one separator each: `.`, `_`, `__` or any number of `-`.
-fn path_component_ok(component: &str) -> bool {
-    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    if !component.starts_with(alnum) || !component.ends_with(alnum) {
-        return false;
-    }
-    let mut sep = String::new();
-    for c in component.chars() {
-        if alnum(c) {
-            let ok = sep.is_empty()
-                || sep == "."
-                || sep == "_"
-                || sep == "__"
-                || sep.chars().all(|s| s == '-');
-            if !ok {
-                return false;
-            }
-            sep.clear();
-        } else if ".-_".contains(c) {
-            sep.push(c);
-        } else {
-            return false;
-        }
-    }
-    true
-}
-
-fn domain_problem(domain: &str) -> Option<String> {
-    let (host, port) = if let Some(rest) = domain.strip_prefix('[') {
-        let Some((v6, after)) = rest.split_once(']') else {
-            return Some(format!("the registry `{domain}` has an unclosed `[`"));
-        };
-        if v6.is_empty() || !v6.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
-            return Some(format!("the registry `{domain}` is not an IPv6 address"));
-        }
-        match after {
-            "" => return None,
-            _ => match after.strip_prefix(':') {
-                Some(p) => ("", Some(p)),
-                None => return Some(format!("the registry `{domain}` is not host[:port]")),
-            },
-        }
-    } else {
-        match domain.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (domain, None),
-        }
-    };
-    if let Some(p) = port {
-        if p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()) {
-            return Some(format!("the registry port `{p}` is not a number"));
-        }
-    }
-    if domain.starts_with('[') {
-        return None;
-    }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    if host.split('.').all(label_ok) {
-        None
-    } else {
-        Some(format!(
-            "the registry `{host}` is not a host name (letters, digits and dashes, dot-separated)"
-        ))
-    }
-}
-
-fn digest_problem(digest: &str) -> Option<String> {
-    let bad = || {
-        Some(format!("the digest `{digest}` is not algorithm:hex (such as sha256: and at least 32 hex digits)"))
-    };
-    let Some((algorithm, hex)) = digest.split_once(':') else {
-        return bad();
-    };
-    let component_ok = |c: &str| {
-        c.starts_with(|x: char| x.is_ascii_alphabetic())
-            && c.chars().all(|x| x.is_ascii_alphanumeric())
-    };
-    if !algorithm.split(['+', '.', '-', '_']).all(component_ok)
-        || hex.len() < 32
-        || !hex.chars().all(|c| c.is_ascii_hexdigit())
-    {
-        return bad();
-    }
-    None
 }
 
 // ------------------------------------------------------------------ cargo names
@@ -638,6 +492,11 @@ pub fn env_pair(value: &str, origin: &str) -> Result<(String, String)> {
     };
     checked(value, origin, "NAME=VALUE", hint, env_name_problem(k))?;
     Ok((k.to_string(), v.to_string()))
+}
+
+/// Every `KEY=VALUE` of a repeatable option, checked by [`env_pair`].
+pub fn env_pairs(values: &[String], origin: &str) -> Result<Vec<(String, String)>> {
+    values.iter().map(|e| env_pair(e, origin)).collect()
 }
 
 /// A `NAME[=DEFAULT]` of `--build-arg`.

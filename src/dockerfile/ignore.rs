@@ -9,7 +9,10 @@
 //! Lines starting with `#` are comments; patterns are trimmed and cleaned like paths
 //! (`./a/`, `/a` and `a` are the same pattern).
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+use super::MARKER;
 
 /// What the `.dockerignore` prewarm writes leaves out of every build context, before the
 /// build output: files with secrets in them, at any depth. `.cargo/` as a whole stays in: the
@@ -25,6 +28,46 @@ pub const SECRETS: &[&str] = &[
 
 /// Build output and version control data, at any depth.
 pub const BULK: &[&str] = &["**/target", "**/.git"];
+
+impl super::ProjectImage {
+    /// A `.dockerignore` for the build context: what `COPY . .` must not see.
+    pub fn dockerignore(&self, extra: &[String]) -> String {
+        let mut out = format!(
+            "{MARKER}: what the build context leaves out (`**/` matches at any depth,\n\
+             # the top included).\n\
+             #\n\
+             # Secrets, which no layer may hold: cargo's registry tokens, environment files, keys\n\
+             # and certificates. The image gets credentials as BuildKit secrets instead (see the\n\
+             # Dockerfile's header). If the build needs such a file (a test certificate, say), add\n\
+             # a `!path/to/it` line at the end. `.cargo/config.toml` stays in: the recipe needs it.\n",
+        );
+        for p in SECRETS {
+            out.push_str(p);
+            out.push('\n');
+        }
+        out.push_str(
+            "# Build output and version control data are large, and they would change the\n\
+             # `COPY . .` layers on every build.\n",
+        );
+        for p in BULK {
+            out.push_str(p);
+            out.push('\n');
+        }
+        for e in extra {
+            out.push_str(e);
+            out.push('\n');
+        }
+        let _ = write!(
+            out,
+            "# The Dockerfile is read on its own; leaving it out keeps edits to it from rebuilding\n\
+             # the source layers.\n\
+             {}\n\
+             .dockerignore\n",
+            self.context.dockerfile
+        );
+        out
+    }
+}
 
 /// The patterns of a `.dockerignore`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -46,16 +46,21 @@ pub fn env_value(v: &str) -> String {
     if plain(v) {
         v.to_string()
     } else {
-        let mut out = String::from("\"");
-        for c in v.chars() {
-            if matches!(c, '"' | '\\' | '$') {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('"');
-        out
+        double_quoted(v)
     }
+}
+
+/// `v` in double quotes, always, with `"`, `\` and `$` escaped (a `LABEL` value).
+pub fn double_quoted(v: &str) -> String {
+    let mut out = String::from("\"");
+    for c in v.chars() {
+        if matches!(c, '"' | '\\' | '$') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]

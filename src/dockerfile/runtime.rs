@@ -2,7 +2,8 @@
 //! for one binary; for several, a shared `runtime` stage and one `runtime-<binary>` stage per
 //! binary on top of it (built with `--target runtime-<binary>`), the last the default.
 
-use super::{apt_install, Binary, Instruction, ProjectImage, Stage, Step, BIN_DIR};
+use super::project::apt_install;
+use super::{Binary, Instruction, ProjectImage, Stage, Step, BIN_DIR};
 
 /// The runtime image and what goes into it, resolved and checked by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +151,7 @@ fn common_steps(rt: &RuntimeImage) -> Vec<Step> {
             steps.push(Step {
                 comment: std::mem::take(&mut comment),
                 hadolint_ignore: Vec::new(),
+                spaced: false,
                 instruction: Instruction::Copy {
                     from: None,
                     src: vec![src.clone()],

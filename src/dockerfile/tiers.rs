@@ -157,36 +157,9 @@ impl ProjectImage {
             // Build arguments are scoped to a stage: each cargo stage declares them, so that
             // the tiers build in the environment of the cook and the final build.
             let mut steps = self.build_arg_steps();
-            let first_own = steps.len();
             let mut touched: Vec<String> = Vec::new();
             if k == 1 {
-                for m in &t.manifests {
-                    steps.push(Step::new(Instruction::Copy {
-                        from: None,
-                        src: vec![m.clone()],
-                        dst: copy_dst_file(m),
-                    }));
-                    touched.push(m.clone());
-                }
-                if let Some(first) = steps.get_mut(first_own) {
-                    first.comment = vec![
-                        "The real manifests and lockfile (real versions: a crate's unit hash includes"
-                            .into(),
-                        "its version), so that the resolve, and every unit hash, is the final build's."
-                            .into(),
-                    ];
-                }
-                for dir in &t.carried {
-                    steps.push(Step::commented(
-                        &["A member the recipe leaves out and the build does not compile; the workspace needs it."],
-                        Instruction::Copy {
-                            from: None,
-                            src: vec![dir.clone()],
-                            dst: copy_dst_dir(dir),
-                        },
-                    ));
-                    touched.push(dir.clone());
-                }
+                first_tier_copies(t, &mut steps, &mut touched);
             }
             for (n, (_, dir)) in tier.crates.iter().enumerate() {
                 let mut step = Step::new(Instruction::Copy {
@@ -202,34 +175,7 @@ impl ProjectImage {
                 steps.push(step);
                 touched.push(dir.clone());
             }
-            let mut cmd = vec![
-                "prewarm".to_string(),
-                "tier".into(),
-                "--recipe".into(),
-                RECIPE_PATH.into(),
-            ];
-            for name in &tier.keep {
-                cmd.push("--keep".into());
-                cmd.push(name.clone());
-            }
-            cmd.extend(self.flags.to_args());
-            let mut commands = vec![self.touch(&t.target_dir, touched)];
-            commands.extend(self.cargo_prologue());
-            commands.push(Command::args(cmd));
-            commands.extend(self.cargo_epilogue());
-            let mut mounts: Vec<Mount> = self.cargo_mounts();
-            if let Some(inc) = &self.incremental {
-                let id = format!("{}-incremental-{}", self.name, self.flags.profile_dir());
-                mounts.push(Mount::shared_cache(&inc.dir, Some(&id)));
-            }
-            steps.push(Step::commented(
-                &[
-                    "The copied files get one fixed modification time (a checkout's times must not make",
-                    "cargo rebuild what did not change); then the final build's cargo command, every",
-                    "later crate a dummy whose artifacts are removed again.",
-                ],
-                Instruction::Run(Run { mounts, commands }),
-            ));
+            steps.push(self.tier_run(t, tier, touched));
             let names: Vec<&str> = tier.crates.iter().map(|(n, _)| n.as_str()).collect();
             stages.push(Stage {
                 name: stage_name(k),
@@ -247,6 +193,69 @@ impl ProjectImage {
             });
         }
         stages
+    }
+
+    /// A tier's `RUN`: the copied files' times fixed, then `prewarm tier` with the build's flags.
+    fn tier_run(&self, t: &TierStages, tier: &TierStage, touched: Vec<String>) -> Step {
+        let mut cmd = vec![
+            "prewarm".to_string(),
+            "tier".into(),
+            "--recipe".into(),
+            RECIPE_PATH.into(),
+        ];
+        for name in &tier.keep {
+            cmd.push("--keep".into());
+            cmd.push(name.clone());
+        }
+        cmd.extend(self.flags.to_args());
+        let mut commands = vec![self.touch(&t.target_dir, touched)];
+        commands.extend(self.cargo_prologue());
+        commands.push(Command::args(cmd));
+        commands.extend(self.cargo_epilogue());
+        let mut mounts: Vec<Mount> = self.cargo_mounts();
+        if let Some(inc) = &self.incremental {
+            let id = format!("{}-incremental-{}", self.name, self.flags.profile_dir());
+            mounts.push(Mount::shared_cache(&inc.dir, Some(&id)));
+        }
+        Step::commented(
+            &[
+                "The copied files get one fixed modification time (a checkout's times must not make",
+                "cargo rebuild what did not change); then the final build's cargo command, every",
+                "later crate a dummy whose artifacts are removed again.",
+            ],
+            Instruction::Run(Run { mounts, commands }),
+        )
+    }
+}
+
+/// The first tier's own copies, after its build arguments: the real manifests and lockfile,
+/// and the members the build needs but does not compile.
+fn first_tier_copies(t: &TierStages, steps: &mut Vec<Step>, touched: &mut Vec<String>) {
+    let first_own = steps.len();
+    for m in &t.manifests {
+        steps.push(Step::new(Instruction::Copy {
+            from: None,
+            src: vec![m.clone()],
+            dst: copy_dst_file(m),
+        }));
+        touched.push(m.clone());
+    }
+    if let Some(first) = steps.get_mut(first_own) {
+        first.comment = vec![
+            "The real manifests and lockfile (real versions: a crate's unit hash includes".into(),
+            "its version), so that the resolve, and every unit hash, is the final build's.".into(),
+        ];
+    }
+    for dir in &t.carried {
+        steps.push(Step::commented(
+            &["A member the recipe leaves out and the build does not compile; the workspace needs it."],
+            Instruction::Copy {
+                from: None,
+                src: vec![dir.clone()],
+                dst: copy_dst_dir(dir),
+            },
+        ));
+        touched.push(dir.clone());
     }
 }
 

@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use toml::{Table, Value};
+use toml::Value;
 
 use super::{as_digest, is_env_key};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::flags::{BuildFlags, Mode};
 use crate::process::Process;
 
@@ -223,50 +223,12 @@ fn rustc_version(dir: &Path, env: &BTreeMap<String, String>) -> Result<String> {
         .join("\n"))
 }
 
-/// Cargo config files that apply to a build run in `dir`: `$CARGO_HOME/config(.toml)` first, then
-/// each `.cargo/config(.toml)` from `/` down to `dir` (later files take precedence).
-pub fn config_files(dir: &Path, env: &BTreeMap<String, String>) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let home = env
-        .get("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".cargo")));
-    let mut seen = BTreeSet::new();
-    let mut push = |base: &Path, files: &mut Vec<PathBuf>| {
-        for name in ["config.toml", "config"] {
-            let p = base.join(name);
-            if p.is_file() {
-                let key = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
-                if seen.insert(key) {
-                    files.push(p);
-                }
-                break;
-            }
-        }
-    };
-    if let Some(home) = &home {
-        push(home, &mut files);
-    }
-    let ancestors: Vec<&Path> = dir.ancestors().collect();
-    let mut from_dirs = Vec::new();
-    for a in ancestors.iter().rev() {
-        push(&a.join(".cargo"), &mut from_dirs);
-    }
-    // `$CARGO_HOME` has the lowest precedence, unless it is also one of the ancestors.
-    files.extend(from_dirs);
-    files
-}
-
 /// The relevant config values, flattened to dotted keys and merged as cargo merges them
 /// (scalars: the nearest file wins; arrays: joined, nearest last).
 fn config_values(dir: &Path, env: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
     let mut merged: BTreeMap<String, Value> = BTreeMap::new();
-    for path in config_files(dir, env) {
-        let text = crate::fs::read_to_string(&path)?;
-        let table: Table = toml::from_str(&text).map_err(|e| {
-            Error::input(format!("`{}` is not valid TOML: {e}", path.display()))
-                .with_hint("fix the cargo config file; cargo rejects it too")
-        })?;
+    for path in crate::config::cargo_reads(dir, env) {
+        let table = crate::config::read_table(&path)?;
         for key in ["build", "target", "profile", "env", "unstable"] {
             if let Some(v) = table.get(key) {
                 flatten(key, v, &mut merged);

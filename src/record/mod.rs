@@ -24,8 +24,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::flags::{BuildFlags, Mode};
 
 pub use capture::{
-    build_script_env_names, capture, config_files, process_env, profile_name, selection_args,
-    Settings,
+    build_script_env_names, capture, process_env, profile_name, selection_args, Settings,
 };
 pub use diff::{diff, nearest, Difference};
 

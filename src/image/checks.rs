@@ -7,9 +7,9 @@ use std::path::Path;
 
 use clap::ValueEnum;
 
-use super::image::ImageArgs;
-use super::image_config::Config;
-use super::image_runtime::Runtime;
+use super::args::ImageArgs;
+use super::config::Config;
+use super::runtime::Runtime;
 use crate::dockerfile::{check, Linker};
 use crate::error::{Error, Result};
 use crate::linker::{self, Detected, Need};

@@ -30,8 +30,17 @@ pub struct RuntimeArgs {
         help_heading = "Runtime"
     )]
     pub runtime: Runtime,
-    /// The image of the runtime stage [default: debian:bookworm-slim, or the kind's image].
-    #[arg(long, value_name = "IMAGE", help_heading = "Runtime")]
+    /// The image of the runtime stage (the help, in `help`, names the default).
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        help_heading = "Runtime",
+        help = concat!(
+            "The image of the runtime stage [default: debian:",
+            crate::defaults::debian_release!(),
+            "-slim, or the kind's image]"
+        )
+    )]
     pub runtime_image: Option<String>,
     /// Debian packages the runtime stage installs (repeatable; e.g. ca-certificates).
     #[arg(long, value_name = "PACKAGE", help_heading = "Runtime")]
@@ -157,12 +166,8 @@ pub fn resolve(
     for p in &args.runtime_apt {
         check::debian_package(p, "`--runtime-apt`")?;
     }
-    let workdir = crate::cmd::image::check_dir(&args.runtime_workdir, "`--runtime-workdir`")?;
-    let env = args
-        .runtime_env
-        .iter()
-        .map(|e| check::env_pair(e, "`--runtime-env`"))
-        .collect::<Result<Vec<_>>>()?;
+    let workdir = super::check_dir(&args.runtime_workdir, "`--runtime-workdir`")?;
+    let env = check::env_pairs(&args.runtime_env, "`--runtime-env`")?;
     let copies = args
         .runtime_copy
         .iter()

@@ -35,7 +35,7 @@ impl Config {
         let mut target_dir = None;
         // Nearest first: the first file that sets a key wins.
         for found in crate::config::config_files(ws_root, layout_root)? {
-            let doc: toml::Table = toml::from_str(&found.text).unwrap_or_default();
+            let doc = found.table();
             let base = found
                 .path
                 .parent()
