@@ -1208,7 +1208,7 @@ fn misplaced(findings: &[Finding], own: impl Fn(&Finding) -> bool) -> Vec<String
 /// (in the cook stage's copy of the recipe).
 #[test]
 fn buildah_secrets_stay_out_of_every_layer() {
-    const STAGES: [&str; 5] = ["base", "planner", "cook", "build", "runtime"];
+    const STAGES: [&str; 6] = ["base", "planner", "deps", "cook", "build", "runtime"];
     let _one_at_a_time = serial();
     let prewarm_image = setup();
     let t = Instant::now();
@@ -1250,8 +1250,8 @@ fn buildah_secrets_stay_out_of_every_layer() {
     }
     let own = |f: &Finding| -> bool {
         let from = match f.stage {
-            "planner" | "cook" => images[0].layers.len(),
-            "build" => images[2].layers.len(),
+            "planner" | "deps" | "cook" => images[0].layers.len(),
+            "build" => images[3].layers.len(),
             _ => 0,
         };
         f.index.is_some_and(|i| i >= from)
@@ -1277,7 +1277,7 @@ fn buildah_secrets_stay_out_of_every_layer() {
     );
     // The cook record is in the cook layer: it names the tracked variable (the scan found
     // none of the values).
-    let record = cook_record(&images[2]);
+    let record = cook_record(&images[3]);
     assert!(
         record.contains("TRACKED_API_TOKEN"),
         "the cook record does not name the tracked variable: {record}"

@@ -278,7 +278,7 @@ fn prewarm_image_matches_generated_steps() {
         &["image", "--release", "--bin", "prewarm", "--output", "-"],
     );
     let ours = std::fs::read_to_string(repo().join("images/prewarm/Dockerfile")).unwrap();
-    for marker in ["prewarm cook ", "cargo build --release"] {
+    for marker in ["prewarm deps ", "prewarm cook ", "cargo build --release"] {
         let step = run_step(&generated, marker)
             .unwrap_or_else(|| panic!("no `{marker}` step in:\n{generated}"));
         assert!(
@@ -420,13 +420,19 @@ fn cook_and_build_flags_identical() {
                 })
                 .unwrap_or_else(|| panic!("{name}: no `{prefix}` line"))
         };
-        let cook = command("prewarm cook --recipe /recipe.json");
+        let deps = command("prewarm deps --recipe /recipe.json --output /deps.json");
+        let cook = command("prewarm cook --recipe /deps.json");
         let build = command("cargo build");
         let strip = |s: &str| s.trim_end_matches('\\').trim().to_string();
         assert_eq!(
             strip(&cook),
             strip(&build),
             "{name}: cook and build flags differ"
+        );
+        assert_eq!(
+            strip(&deps),
+            strip(&build),
+            "{name}: deps and build flags differ"
         );
         assert!(cook.contains("--locked"), "{name}: no --locked");
     }
@@ -599,7 +605,7 @@ fn bad_input() {
 fn default_binary() {
     let text = generate("workspace", ".", &[]);
     assert!(
-        text.contains("prewarm cook --recipe /recipe.json --locked --bin=app"),
+        text.contains("prewarm cook --recipe /deps.json --locked --bin=app"),
         "{text}"
     );
     assert!(

@@ -631,6 +631,46 @@ fn assert_final_build_fresh(ws: &Path, dockerfile: &Path, tag: &str, tmp: &Path)
     probe_tag
 }
 
+/// A wiring edit (issue 11, 2): a path dependency from one member to another. The recipe
+/// changes, so the planner and the deps stage run; the recipe of the external dependencies
+/// does not, so the cook stays cached and no external crate compiles anywhere. The binary's
+/// output holds each of `want`.
+fn wiring_edit(ws: &Path, dockerfile: &Path, tag: &str, want: &[&str]) -> engine::Build {
+    edit(
+        &ws.join("crates/api/Cargo.toml"),
+        "[dependencies]\n",
+        "[dependencies]\nstore = { path = \"../store\" }\n",
+    );
+    new_mtimes(ws, 40);
+    let wired = engine::build(Engine::Buildah, ws, dockerfile, tag, &[]);
+    report(&wired, "wiring edit");
+    let deps = wired.step("prewarm deps");
+    assert!(
+        !deps.cached
+            && deps
+                .output
+                .iter()
+                .any(|l| l.contains("external units, apart from")),
+        "the deps stage should run and separate the dependencies: {deps:#?} (log {})",
+        wired.log.display()
+    );
+    assert!(
+        wired.cook().cached,
+        "a wiring edit rebuilt the cook layer (log {})",
+        wired.log.display()
+    );
+    let (external, local) = wired.compiled();
+    assert!(
+        external.is_empty(),
+        "a wiring edit compiled external crates {external:?} (log {})",
+        wired.log.display()
+    );
+    assert!(local.iter().any(|c| c.starts_with("api ")), "{local:?}");
+    let out = engine::run_in(Engine::Buildah, tag, &["/usr/local/bin/app"]);
+    assert!(want.iter().all(|w| out.contains(w)), "{out}");
+    wired
+}
+
 /// Cold build, the final build's JSON, a leaf edit, a mid-level edit, a rebuild with only new
 /// modification times, each with a checkout's new times on every file of the context.
 #[test]
@@ -648,6 +688,13 @@ fn buildah_tiers() {
 
     let cold = engine::build(Engine::Buildah, &ws, &dockerfile, &tag, &[]);
     assert_tiers(&cold, "cold", &[true; 4], TIERS);
+    let deps = cold.step("prewarm deps");
+    assert!(
+        deps.output
+            .iter()
+            .any(|l| l.contains("external units, apart from")),
+        "the deps stage did not separate the dependencies: {deps:#?}"
+    );
     let out = run(&tag);
     assert!(
         out.contains("app v1") && out.contains("base1+fast"),
@@ -714,9 +761,16 @@ fn buildah_tiers() {
         again.log.display()
     );
 
+    let wired = wiring_edit(
+        &ws,
+        &dockerfile,
+        &tag,
+        &[&format!("codec{m}("), &format!("app {n}")],
+    );
+
     eprintln!(
-        "[tiers] buildah: cold {:.1}s, leaf edit {:.1}s, mid-level edit {:.1}s, new times only {:.1}s",
-        cold.secs, leaf.secs, mid.secs, again.secs
+        "[tiers] buildah: cold {:.1}s, leaf edit {:.1}s, mid-level edit {:.1}s, new times only {:.1}s, wiring edit {:.1}s",
+        cold.secs, leaf.secs, mid.secs, again.secs, wired.secs
     );
     for t in [&tag, &probe_tag] {
         let _ = engine::cmd("buildah", &["rmi", t]).output();

@@ -5,13 +5,14 @@
 //! - [`quote`]: shell words and `ENV` values; [`check`]: what each kind of value may be, so
 //!   that the caller's error names the flag or config key;
 //! - [`project`]: the project image of `prewarm image` (base, planner, cook, build stages),
-//!   with [`runtime`] (the runtime stages), [`sccache`] and [`tiers`] (the tier stages);
+//!   with [`deps`] (the deps stage), [`runtime`] (the runtime stages), [`sccache`] and [`tiers`] (the tier stages);
 //! - [`image_ref`]: image references, by the distribution spec's grammar;
 //! - [`ignore`]: the `.dockerignore`.
 //!
 //! The shared builder image ([`crate::builder`]) is described with the same model.
 
 pub mod check;
+pub mod deps;
 pub mod ignore;
 pub mod image_ref;
 pub mod model;

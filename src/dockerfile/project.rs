@@ -114,6 +114,9 @@ pub struct ProjectImage {
     pub context: BuildContext,
     /// tiers (issue 11): the tier stages between the cook and the build, if any.
     pub tiers: Option<tiers::TierStages>,
+    /// The deps stage between the planner and the cook (issue 11, 2): the cook reads the
+    /// recipe of the external dependencies alone.
+    pub deps_stage: bool,
 }
 
 /// The secret id for cargo's credentials file.
@@ -182,19 +185,11 @@ impl ProjectImage {
     /// mount them, which hangs Buildah 1.28 (see [`Mount::Cache`]), and a lock would make an
     /// unrelated project's long step stall this one. sccache's cache is for every project.
     pub(super) fn cargo_mounts(&self) -> Vec<Mount> {
-        let registry = format!("{}-cargo-registry", self.name);
-        let git = format!("{}-cargo-git", self.name);
-        let mut mounts = Vec::new();
-        if !self.sources_in_layer {
-            mounts.push(Mount::shared_cache(
-                &format!("{CARGO_HOME}/registry"),
-                Some(&registry),
-            ));
-            mounts.push(Mount::shared_cache(
-                &format!("{CARGO_HOME}/git"),
-                Some(&git),
-            ));
-        }
+        let mut mounts = if self.sources_in_layer {
+            Vec::new()
+        } else {
+            self.source_mounts()
+        };
         match self.sccache {
             Some(sccache::Backend::Local) => mounts.push(Mount::shared_cache(SCCACHE_DIR, None)),
             Some(_) => mounts.push(Mount::Secret {
@@ -203,6 +198,23 @@ impl ProjectImage {
             }),
             None => {}
         }
+        mounts.extend(self.credential_mounts());
+        mounts
+    }
+
+    /// The cache mounts of cargo's registry and git checkouts (the project's own ids).
+    pub(super) fn source_mounts(&self) -> Vec<Mount> {
+        let registry = format!("{}-cargo-registry", self.name);
+        let git = format!("{}-cargo-git", self.name);
+        vec![
+            Mount::shared_cache(&format!("{CARGO_HOME}/registry"), Some(&registry)),
+            Mount::shared_cache(&format!("{CARGO_HOME}/git"), Some(&git)),
+        ]
+    }
+
+    /// The secret mounts of a private registry's and git's credentials, if asked for.
+    pub(super) fn credential_mounts(&self) -> Vec<Mount> {
+        let mut mounts = Vec::new();
         if self.cargo_credentials {
             mounts.push(Mount::Secret {
                 id: CARGO_CREDENTIALS.into(),
@@ -321,7 +333,9 @@ impl ProjectImage {
 
     /// The Dockerfile.
     pub fn dockerfile(&self) -> Dockerfile {
-        let mut stages = vec![self.base_stage(), self.planner_stage(), self.cook_stage()];
+        let mut stages = vec![self.base_stage(), self.planner_stage()];
+        stages.extend(self.deps_stage());
+        stages.push(self.cook_stage());
         // tiers (issue 11): the tier stages, then the build stage from the last of them.
         stages.extend(self.tier_stages());
         stages.push(self.build_stage());
@@ -379,7 +393,11 @@ impl ProjectImage {
             "  base     the Rust toolchain, system packages and prewarm".into(),
             "  planner  `prewarm recipe`: the manifests, lockfile and cargo config, stripped of all".into(),
             "           that cannot change how dependencies compile (sources, versions, metadata)".into(),
-            "  cook     `prewarm cook`: builds only the dependencies; this layer is reused for as".into(),
+        ]);
+        h.extend(self.deps_header());
+        h.extend([
+            "  cook     `prewarm cook`: builds only the dependencies; this layer is reused for as"
+                .into(),
             "           long as the recipe stays byte-identical".into(),
         ]);
         h.extend(self.tiers_header()); // tiers (issue 11)
@@ -478,11 +496,12 @@ impl ProjectImage {
     }
 
     fn cook_stage(&self) -> Stage {
+        let (recipe, from) = self.cook_input();
         let mut cook = vec![
             "prewarm".to_string(),
             "cook".into(),
             "--recipe".into(),
-            RECIPE_PATH.into(),
+            recipe.into(),
         ];
         cook.extend(self.flags.to_args());
         let mut commands = self.cargo_prologue();
@@ -508,9 +527,9 @@ impl ProjectImage {
                 .into_iter()
                 .chain([
                     Step::new(Instruction::Copy {
-                        from: Some("planner".into()),
-                        src: vec![RECIPE_PATH.into()],
-                        dst: RECIPE_PATH.into(),
+                        from: Some(from.into()),
+                        src: vec![recipe.into()],
+                        dst: recipe.into(),
                     }),
                     Step::new(Instruction::Run(Run {
                         mounts: self.cargo_mounts(),

@@ -159,6 +159,7 @@ impl ProjectImage {
             let mut steps = self.build_arg_steps();
             let mut touched: Vec<String> = Vec::new();
             if k == 1 {
+                steps.extend(self.tier_recipe_copy());
                 first_tier_copies(t, &mut steps, &mut touched);
             }
             for (n, (_, dir)) in tier.crates.iter().enumerate() {

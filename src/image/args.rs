@@ -154,6 +154,29 @@ pub struct ImageArgs {
     /// tiers (issue 11): the tier stages' options.
     #[command(flatten)]
     pub tiers: TierArgs,
+    /// Cook the recipe of the external dependencies alone (`prewarm deps`, in a stage of its
+    /// own), so that an edit of the workspace's own wiring (a path dependency between members,
+    /// a new member on crates already built, a renamed crate) keeps the cooked layer (off: cook
+    /// the full recipe).
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        value_name = "WHEN",
+        help_heading = "Image"
+    )]
+    pub deps_stage: DepsStage,
+}
+
+/// Whether `prewarm image` writes the deps stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DepsStage {
+    /// A deps stage; it falls back to the full recipe by itself where the dependencies cannot
+    /// be separated.
+    #[default]
+    On,
+    /// The cook reads the full recipe.
+    Off,
 }
 
 /// tiers (issue 11): `--tiers` and `--max-tiers`.
@@ -242,6 +265,9 @@ pub fn invocation(args: &ImageArgs) -> String {
         w.push("--tiers=off".into());
     } else if args.tiers.max_tiers != crate::tiers::DEFAULT_MAX_TIERS {
         w.push(format!("--max-tiers={}", args.tiers.max_tiers));
+    }
+    if args.deps_stage == DepsStage::Off {
+        w.push("--deps-stage=off".into());
     }
     if args.workdir.trim_end_matches('/') != DEFAULT_WORKDIR {
         w.push(format!("--workdir={}", args.workdir));

@@ -101,6 +101,7 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
         git_credentials: args.git_credentials,
         context,
         tiers,
+        deps_stage: args.deps_stage == args::DepsStage::On,
     };
     let dockerignore = dockerfile_path
         .as_ref()
