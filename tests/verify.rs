@@ -478,7 +478,10 @@ fn edits_report_matches_independent_digests() {
             "metadata",
             "new-example",
             "new-test",
-            "new-member"
+            "new-member",
+            "path-dependency",
+            "member-on-deps",
+            "rename"
         ]
     );
     let before = recipe_digest(&manifest);
@@ -512,9 +515,82 @@ fn edits_report_matches_independent_digests() {
         .as_array()
         .unwrap()
         .iter()
-        .all(|e| e["digest_changed"] == false);
+        .all(|e| e["digest_changed"] == false || e.get("not_applicable").is_some());
     assert_eq!(report["stable"], stable);
     assert_eq!(out.status.code(), Some(if stable { 0 } else { 10 }));
+}
+
+/// The dependency recipe's digest of the workspace at `manifest` for a plain build.
+fn deps_digest(manifest: &Path) -> String {
+    let dir = manifest.parent().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = tmp.path().join("recipe.json");
+    let deps = tmp.path().join("deps.json");
+    let m = manifest.to_str().unwrap();
+    let r = recipe.to_str().unwrap();
+    common::prewarm_env_ok(dir, &["recipe", "-q", "--manifest-path", m, "-o", r], &[]);
+    common::prewarm_env_ok(
+        dir,
+        &["deps", "-q", "--recipe", r, "-o", deps.to_str().unwrap()],
+        &[],
+    );
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&deps).unwrap()).unwrap();
+    assert_eq!(json["external"], true, "not a dependency recipe: {json}");
+    json["digest"].as_str().unwrap().to_string()
+}
+
+/// The wiring edits (issue 11, 2) are judged on the dependency recipe: the probe's claims
+/// match `prewarm deps` run by hand after the same edit, and the full recipe does change
+/// under it (so the edit is one the full recipe would lose the cooked layer to).
+#[test]
+fn wiring_edits_are_judged_on_the_dependency_recipe() {
+    let (_tmp, root) = common::fixture("workspace");
+    let manifest = root.join("Cargo.toml");
+    let out = run(&root, &["verify", "--edits", "--format", "json", "-q"], &[]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid(&report);
+    let before = deps_digest(&manifest);
+    assert_eq!(report["deps_digest"], before.as_str());
+    let claim = report["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["edit"] == "path-dependency")
+        .unwrap()
+        .clone();
+    assert_eq!(claim["recipe"], "dependencies");
+    assert!(
+        claim["description"]
+            .as_str()
+            .unwrap()
+            .contains("`ws-core` depend on `ws-macros`"),
+        "{claim}"
+    );
+    let full_before = recipe_digest(&manifest);
+    let core = root.join("crates/core/Cargo.toml");
+    let text = std::fs::read_to_string(&core).unwrap();
+    assert!(text.contains("[dependencies]\n"), "{text}");
+    std::fs::write(
+        &core,
+        text.replacen(
+            "[dependencies]\n",
+            "[dependencies]\nws-macros = { path = \"../macros\" }\n",
+            1,
+        ),
+    )
+    .unwrap();
+    assert_ne!(
+        recipe_digest(&manifest),
+        full_before,
+        "the full recipe should change"
+    );
+    let after = deps_digest(&manifest);
+    assert_eq!(claim["digest"], after.as_str());
+    assert_eq!(claim["digest_changed"], after != before);
+    assert_eq!(
+        after, before,
+        "a path dependency between members changed the dependency recipe"
+    );
 }
 
 #[test]

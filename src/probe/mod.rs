@@ -11,13 +11,16 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::recipe::Recipe;
 use crate::verify::{copy_project, Links, Progress};
 
+mod wiring;
+
 /// The format of the `--edits` report.
 pub const EDITS_SCHEMA: &str = "prewarm-verify-edits/1";
 
 /// One dependency-neutral edit and what it did to the recipe.
 #[derive(Debug, Clone, Serialize)]
 pub struct EditResult {
-    /// `source`, `version-bump`, `metadata`, `new-example`, `new-test` or `new-member`.
+    /// `source`, `version-bump`, `metadata`, `new-example`, `new-test`, `new-member`, or a
+    /// wiring edit: `path-dependency`, `member-on-deps`, `rename`.
     pub edit: &'static str,
     /// What was changed, in words.
     pub description: String,
@@ -30,6 +33,10 @@ pub struct EditResult {
     /// Why the edit does not apply to this project (then it was not made), if it does not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_applicable: Option<String>,
+    /// `dependencies` for a wiring edit: the digest is the dependency recipe's (`prewarm
+    /// deps`, what the image's cook reads), not the full recipe's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<&'static str>,
 }
 
 /// The result of `prewarm verify --edits`.
@@ -43,6 +50,10 @@ pub struct EditsReport {
     pub manifest_path: String,
     /// The recipe digest before any edit.
     pub recipe_digest: String,
+    /// The dependency recipe's digest before any edit (a plain `cargo build`), when the
+    /// external dependencies can be separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deps_digest: Option<String>,
     /// Each edit.
     pub edits: Vec<EditResult>,
     /// True when no edit changed the digest.
@@ -313,6 +324,17 @@ fn edit_test(p: &Probe<'_>, undo: &mut Undo) -> Result<String> {
 
 fn edit_member(p: &Probe<'_>, undo: &mut Undo) -> Result<String> {
     const NAME: &str = "prewarm-probe-member";
+    let manifest = format!(
+        "[package]\nname = \"{NAME}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n"
+    );
+    let rel = add_member(p, undo, NAME, &manifest)?;
+    Ok(format!("added the dependency-free member `{rel}`"))
+}
+
+/// Adds the member `name` with `manifest` and an empty library: in the directory of the
+/// first `dir/*` glob of `[workspace] members`, else at the root, listed. Returns its
+/// directory relative to the workspace root.
+fn add_member(p: &Probe<'_>, undo: &mut Undo, name: &str, manifest: &str) -> Result<String> {
     let root = p.root_manifest();
     let text = crate::fs::read_to_string(&root)?;
     let doc: toml::Table = toml::from_str(&text)
@@ -327,50 +349,55 @@ fn edit_member(p: &Probe<'_>, undo: &mut Undo) -> Result<String> {
         .filter_map(|m| m.strip_suffix("/*").map(str::to_string))
         .collect();
     let rel = if let Some(dir) = globs.first() {
-        format!("{dir}/{NAME}")
+        format!("{dir}/{name}")
     } else {
         let lines: Vec<&str> = text.lines().collect();
         let edited = match find_key(&lines, "workspace", "members") {
             Some(Key::Value(i, v)) if v.starts_with('[') => {
                 let mut out: Vec<String> = lines.iter().map(|l| (*l).to_string()).collect();
                 out[i] = out[i]
-                    .replacen('[', &format!("[\"{NAME}\", "), 1)
+                    .replacen('[', &format!("[\"{name}\", "), 1)
                     .replace(", ]", "]");
                 Some(out.join("\n") + "\n")
             }
-            Some(Key::Missing) => set_key(&text, "workspace", "members", &format!("[\"{NAME}\"]")),
+            Some(Key::Missing) => set_key(&text, "workspace", "members", &format!("[\"{name}\"]")),
             _ => None,
         }
         .ok_or_else(|| Error::input(format!("cannot add a member to `{}`", root.display())))?;
         undo.write(&root, &edited)?;
-        NAME.to_string()
+        name.to_string()
     };
     let dir = p.ws_root.join(&rel);
     undo.create_dir(&dir)?;
-    undo.write(
-        &dir.join("Cargo.toml"),
-        &format!("[package]\nname = \"{NAME}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n"),
-    )?;
+    undo.write(&dir.join("Cargo.toml"), manifest)?;
     undo.write(
         &dir.join("src/lib.rs"),
         "//! Added by `prewarm verify --edits`.\n",
     )?;
-    Ok(format!("added the dependency-free member `{rel}`"))
+    Ok(rel)
+}
+
+/// Whether the root manifest has a `[workspace]` table.
+fn has_workspace(p: &Probe<'_>) -> Result<bool> {
+    let root = p.root_manifest();
+    let text = crate::fs::read_to_string(&root)?;
+    let doc: toml::Table = toml::from_str(&text)
+        .map_err(|e| Error::input(format!("`{}` is not valid TOML: {e}", root.display())))?;
+    Ok(doc.contains_key("workspace"))
 }
 
 /// Why an edit does not apply to the probed project: a new member needs a workspace, and a
 /// single-package project (a root manifest without `[workspace]`) has none.
 fn not_applicable(edit: &str, p: &Probe<'_>) -> Result<Option<String>> {
-    if edit != "new-member" {
+    if wiring::is_wiring(edit) {
+        return wiring::not_applicable(edit, p);
+    }
+    if edit != "new-member" || has_workspace(p)? {
         return Ok(None);
     }
-    let root = p.root_manifest();
-    let text = crate::fs::read_to_string(&root)?;
-    let doc: toml::Table = toml::from_str(&text)
-        .map_err(|e| Error::input(format!("`{}` is not valid TOML: {e}", root.display())))?;
-    Ok((!doc.contains_key("workspace")).then(|| {
-        "a single-package project (no `[workspace]` table) has no members to add to".to_string()
-    }))
+    Ok(Some(
+        "a single-package project (no `[workspace]` table) has no members to add to".to_string(),
+    ))
 }
 
 /// The dependency-neutral edits, in the order they are probed.
@@ -383,14 +410,23 @@ const EDITS: [(&str, EditFn); 6] = [
     ("new-member", edit_member),
 ];
 
-/// Applies one edit in the scratch copy, plans the recipe again, and undoes the edit.
+/// The digests an edit is compared with: the full recipe's, and the dependency recipe's (or
+/// why there is none).
+struct Baseline {
+    recipe: String,
+    deps: std::result::Result<String, String>,
+}
+
+/// Applies one edit in the scratch copy, plans the recipe again (for a wiring edit, the
+/// dependency recipe), and undoes the edit (the lockfile too, should cargo have touched it).
 fn probe_one(
     edit: &'static str,
     apply: EditFn,
     probe: &Probe<'_>,
     ws_manifest: &Path,
-    baseline: &str,
+    baseline: &Baseline,
 ) -> Result<EditResult> {
+    let wiring = wiring::is_wiring(edit);
     let mut result = EditResult {
         edit,
         description: String::new(),
@@ -398,19 +434,53 @@ fn probe_one(
         digest_changed: None,
         error: None,
         not_applicable: None,
+        recipe: wiring.then_some("dependencies"),
+    };
+    let deps_baseline = match &baseline.deps {
+        Ok(d) => Some(d.as_str()),
+        Err(why) if wiring => {
+            result.not_applicable = Some(format!(
+                "the image's cook reads the full recipe here, because {why}"
+            ));
+            return Ok(result);
+        }
+        Err(_) => None,
     };
     if let Some(why) = not_applicable(edit, probe)? {
         result.not_applicable = Some(why);
         return Ok(result);
     }
     let mut undo = Undo::default();
-    match apply(probe, &mut undo).and_then(|description| {
+    let lock = probe.ws_root.join("Cargo.lock");
+    if let Ok(bytes) = std::fs::read(&lock) {
+        undo.files.push((lock, Some(bytes)));
+    }
+    let planned = apply(probe, &mut undo).and_then(|description| {
         result.description = description;
-        crate::plan::plan(ws_manifest).map(|p| p.recipe)
-    }) {
-        Ok(r) => {
-            result.digest_changed = Some(r.digest != baseline);
-            result.digest = Some(r.digest);
+        if wiring {
+            wiring::deps_digest(ws_manifest)
+        } else {
+            crate::plan::plan(ws_manifest).map(|p| Ok(p.recipe.digest))
+        }
+    });
+    match planned {
+        Ok(Ok(digest)) => {
+            let before = if wiring {
+                deps_baseline.unwrap_or_default()
+            } else {
+                baseline.recipe.as_str()
+            };
+            result.digest_changed = Some(digest != before);
+            result.digest = Some(digest);
+        }
+        Ok(Err(why)) => {
+            // The dependencies could no longer be separated: the cook would read the full
+            // recipe, a different one.
+            result.digest_changed = Some(true);
+            result.description = format!(
+                "{}; then the dependencies cannot be separated ({why})",
+                result.description
+            );
         }
         Err(e) => result.error = Some(e.to_string()),
     }
@@ -446,7 +516,10 @@ pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsRepo
         workspace: ws,
         ..
     } = crate::plan::plan(&ws_manifest)?;
-    let baseline = baseline.digest;
+    let baseline = Baseline {
+        recipe: baseline.digest,
+        deps: wiring::deps_digest(&ws_manifest)?,
+    };
     let package = probe_package(&ws, &recipe)?;
     let probe = Probe {
         ws_root: &ws_root,
@@ -454,8 +527,9 @@ pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsRepo
         members: &ws.packages,
     };
     let mut results = Vec::new();
-    for (i, (name, apply)) in EDITS.iter().enumerate() {
-        progress.units(2, 2, "probing edits", i, EDITS.len());
+    let all: Vec<&(&str, EditFn)> = EDITS.iter().chain(wiring::EDITS.iter()).collect();
+    for (i, (name, apply)) in all.iter().enumerate() {
+        progress.units(2, 2, "probing edits", i, all.len());
         results.push(probe_one(name, *apply, &probe, &ws_manifest, &baseline)?);
     }
     progress.done();
@@ -464,6 +538,7 @@ pub fn probe_edits(manifest_path: &Path, progress: Progress) -> Result<EditsRepo
         prewarm_version: env!("CARGO_PKG_VERSION"),
         manifest_path: manifest.display().to_string(),
         recipe_digest: recipe.digest,
+        deps_digest: baseline.deps.ok(),
         stable: results
             .iter()
             .all(|r| r.not_applicable.is_some() || r.digest_changed == Some(false)),
@@ -499,7 +574,7 @@ pub fn render_edits(r: &EditsReport) -> String {
     };
     for e in &r.edits {
         if let Some(why) = &e.not_applicable {
-            let _ = writeln!(s, "  n/a     {:<13} {why}", e.edit);
+            let _ = writeln!(s, "  n/a     {:<15} {why}", e.edit);
             continue;
         }
         let verdict = match (e.digest_changed, &e.error) {
@@ -508,7 +583,12 @@ pub fn render_edits(r: &EditsReport) -> String {
             (None, Some(_)) => "error ".to_string(),
             (None, None) => "?     ".to_string(),
         };
-        let _ = writeln!(s, "  {verdict} {:<13} {}", e.edit, e.description);
+        let which = if e.recipe.is_some() {
+            " (the dependency recipe)"
+        } else {
+            ""
+        };
+        let _ = writeln!(s, "  {verdict} {:<15} {}{which}", e.edit, e.description);
         if let Some(err) = &e.error {
             let _ = writeln!(s, "         {}", err.lines().next().unwrap_or(""));
         }
