@@ -35,10 +35,16 @@ engines:
     scripts/engines.sh setup
     scripts/engines.sh dockerd
 
-# The README's figures: recipe and cook overheads, then the container rebuild times.
+# The README's figures: recipe and cook overheads, container rebuilds, tiers (with RIPGREP_SRC).
 bench:
     cargo bench --locked --bench figures
     scripts/bench-image.sh
+    if [ -n "${RIPGREP_SRC:-}" ]; then flock -o /tmp/prewarm-engine.lock scripts/bench-tiers.sh; else echo "bench-tiers left out: set RIPGREP_SRC to a git repository of ripgrep" >&2; fi
+
+# Under the engine lock; RIPGREP: a git repository of ripgrep (a clone or a mirror).
+# Tiers on ripgrep: rebuilds after a leaf and a low-level edit, next to --tiers off and cargo-chef.
+bench-tiers RIPGREP=env_var_or_default("RIPGREP_SRC", ""):
+    flock -o /tmp/prewarm-engine.lock scripts/bench-tiers.sh "{{RIPGREP}}"
 
 # Accepts reviewed snapshot changes (needs cargo-insta).
 review:
