@@ -543,6 +543,89 @@ fn builder_image_is_built_and_a_project_from_it_reuses_every_unit() {
     );
 
     assert_builder_report(&fixture, expected);
+    assert_project_image_from_builder(&fixture, expected);
+}
+
+/// Issue 10, 3: the project image `prewarm image --builder-image` writes, FROM the builder
+/// image just built, takes the target directory from the image's label (no `--target-dir`),
+/// and its cook finds every external unit in the builder fresh: `prewarm cook` counts them
+/// from cargo's JSON, and no external crate compiles anywhere in the build.
+fn assert_project_image_from_builder(fixture: &Path, expected: usize) {
+    let prewarm_image = common::engine::setup();
+    let work = tempfile::tempdir().unwrap();
+    let app = work.path().join("app");
+    copy_dir(fixture, &app);
+    let out = prewarm()
+        .current_dir(&app)
+        .args([
+            "image",
+            "--release",
+            "--builder-image",
+            BUILDER_TAG,
+            "--prewarm-image",
+            prewarm_image,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("no local engine holds it"),
+        "the builder's label was not read: {stderr}"
+    );
+    let dockerfile = std::fs::read_to_string(app.join("Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains(&format!("ARG BUILDER_IMAGE={BUILDER_TAG}\n"))
+            && dockerfile.contains("FROM ${BUILDER_IMAGE} AS base")
+            && dockerfile.contains(&format!("--target-dir={}", builder::TARGET_DIR)),
+        "{dockerfile}"
+    );
+    let tag = common::engine::run_tag("localhost/prewarm-test/builder-app-image");
+    let build = common::engine::build(
+        common::engine::Engine::Buildah,
+        &app,
+        &app.join("Dockerfile"),
+        &tag,
+        &[],
+    );
+    let cooked = build
+        .cook()
+        .output
+        .iter()
+        .find_map(|l| {
+            let rest = l.split("cooked ").nth(1)?;
+            let (n, rest) = rest.split_once(" dependency units (")?;
+            let (fresh, _) = rest.split_once(" already fresh")?;
+            Some((n.parse::<usize>().ok()?, fresh.parse::<usize>().ok()?))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no `cooked N dependency units` line (log {})",
+                build.log.display()
+            )
+        });
+    eprintln!(
+        "project image FROM the builder: the cook found {} of {} external units fresh (cold build: {expected}), {:.1}s",
+        cooked.1, cooked.0, build.secs
+    );
+    assert_eq!(cooked, (expected, expected), "log {}", build.log.display());
+    let (external, local) = build.compiled();
+    assert!(
+        external.is_empty(),
+        "external crates compiled FROM the builder: {external:?} (log {})",
+        build.log.display()
+    );
+    assert_eq!(local.len(), 1, "{local:?}");
+    let out = common::engine::run_in(
+        common::engine::Engine::Buildah,
+        &tag,
+        &["/usr/local/bin/builder-app"],
+    );
+    assert_eq!(
+        out.trim(),
+        r#"{"message":"hello from the builder image","count":"3"}"#
+    );
+    let _ = Command::new("buildah").args(["rmi", &tag]).output();
 }
 
 /// The report verb: a real build in a container of the image, counted the same way as the

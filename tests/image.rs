@@ -52,6 +52,16 @@ const VARIANTS: &[(&str, &str, &str, &[&str])] = &[
         ],
     ),
     ("outside", "outside", "ws", &[]),
+    (
+        "builder_image",
+        "single",
+        ".",
+        &[
+            "--release",
+            "--builder-image",
+            "ghcr.io/acme/app/rust-builder:main",
+        ],
+    ),
     ("config", "config", ".", &[]),
     (
         "options",
@@ -379,8 +389,17 @@ fn portable_and_secret_free() {
             "ARG ",
             "HEALTHCHECK",
         ] {
-            // A build argument only where --build-arg asks for one.
+            // A build argument only where --build-arg asks for one, and the builder image's
+            // reference with --builder-image (no secret: an image name).
             if bad == "ARG " && args.contains(&"--build-arg") {
+                continue;
+            }
+            if bad == "ARG " && args.contains(&"--builder-image") {
+                let named: Vec<&&str> = instructions.iter().filter(|l| l.contains(bad)).collect();
+                assert!(
+                    named.len() == 1 && named[0].starts_with("ARG BUILDER_IMAGE="),
+                    "{name}: {named:?}"
+                );
                 continue;
             }
             let hit = instructions.iter().find(|l| l.contains(bad));
@@ -645,6 +664,8 @@ fn help() {
         "--user",
         "--entrypoint-arg",
         "--ci",
+        "--builder-image",
+        "--deps-stage",
     ] {
         assert!(out.contains(flag), "`prewarm image --help` lacks {flag}");
     }
@@ -697,6 +718,12 @@ fn values_that_cannot_be_written_are_refused() {
             &["--base-image", "Rust:$VERSION"],
             "Rust:$VERSION",
             "`--base-image`",
+        ),
+        (
+            "single",
+            &["--builder-image", "ghcr.io/a/b:1\nRUN touch /pwned"],
+            "ghcr.io/a/b:1\\nRUN touch /pwned",
+            "`--builder-image`",
         ),
         (
             "single",

@@ -2,7 +2,7 @@
 //! and rendered by it: one stage that installs the tools a Rust CI job needs and prewarms the
 //! warm workspace's units at [`TARGET_DIR`].
 
-use super::{Options, Variant, MARKER, SCCACHE_DIR, TARGET_DIR, WARM_DIR};
+use super::{Options, Variant, MARKER, SCCACHE_DIR, TARGET_DIR, TARGET_DIR_LABEL, WARM_DIR};
 use crate::dockerfile::{
     Command, Dockerfile, Instruction, Layout, Mount, Run, Sharing, Stage, Step,
 };
@@ -46,6 +46,7 @@ pub fn render(opts: &Options) -> Result<String> {
                 summary(&variants)
             ),
         ),
+        (TARGET_DIR_LABEL.into(), TARGET_DIR.into()),
     ])));
     Dockerfile {
         syntax: false,
@@ -56,6 +57,7 @@ pub fn render(opts: &Options) -> Result<String> {
             comment: Vec::new(),
             steps,
         }],
+        args: Vec::new(),
         layout: Layout::Indented,
     }
     .render()
@@ -75,7 +77,9 @@ fn header(opts: &Options) -> Vec<String> {
             "",
             "Projects built FROM this image keep CARGO_TARGET_DIR (set below) and so reuse every prewarmed",
             "unit whose crate version, features, profile and flags match their own; the rest compile as",
-            "usual. To see how many units a project reuses:",
+            "usual. `prewarm image --builder-image IMAGE` writes a project Dockerfile FROM it that builds",
+            "into that directory (read from the label io.prewarm.target-dir). To see how many units a",
+            "project reuses:",
             "  prewarm builder-report --image IMAGE --manifest-path path/to/Cargo.toml [cargo flags]",
             "",
             "Portable: no heredocs, no COPY --link, no RUN --network, so BuildKit, Podman and Buildah all",

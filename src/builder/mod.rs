@@ -35,6 +35,9 @@ pub use presets::{parse_crates, CrateSpec, Preset, Variant};
 pub const WARM_DIR: &str = "/opt/prewarm/warm";
 /// The target directory that holds the prewarmed units; set as `CARGO_TARGET_DIR` in the image.
 pub const TARGET_DIR: &str = "/opt/prewarm/target";
+/// The label that tells `prewarm image --builder-image` (and anyone) where the image keeps its
+/// prewarmed units: [`TARGET_DIR`].
+pub const TARGET_DIR_LABEL: &str = "io.prewarm.target-dir";
 /// sccache's local cache directory in the image (`SCCACHE_DIR`).
 pub const SCCACHE_DIR: &str = "/var/cache/sccache";
 /// The base image when none is given.

@@ -28,7 +28,7 @@ pub use model::{
     SYNTAX,
 };
 pub use project::{
-    Binary, BuildContext, Incremental, Linker, ProjectImage, BIN_DIR, CARGO_CREDENTIALS,
-    CARGO_HOME, GIT_CREDENTIALS, RECIPE_PATH, SCCACHE_DIR,
+    Binary, BuildContext, Incremental, Linker, ProjectImage, BIN_DIR, BUILDER_ARG,
+    CARGO_CREDENTIALS, CARGO_HOME, GIT_CREDENTIALS, RECIPE_PATH, SCCACHE_DIR,
 };
 pub use quote::{shell_line, shell_word};

@@ -28,6 +28,9 @@ pub struct Dockerfile {
     pub syntax: bool,
     /// Comment lines at the top (without the `# `).
     pub header: Vec<String>,
+    /// Build arguments declared before the first stage (`ARG NAME=DEFAULT`), which a stage's
+    /// `FROM` may name as `${NAME}`; the default is an image reference.
+    pub args: Vec<(String, String)>,
     /// The stages, in order.
     pub stages: Vec<Stage>,
     /// How a `RUN`'s later commands are set off.
@@ -273,13 +276,27 @@ impl Dockerfile {
         for line in &self.header {
             r.comment(line)?;
         }
+        for (name, default) in &self.args {
+            let name = r.value(Place::EnvKey, name)?;
+            let default = r.value(Place::Image, default)?;
+            r.line("");
+            r.line(&format!("ARG {name}={default}"));
+        }
         for stage in &self.stages {
             r.at = format!("the stage `{}`", stage.name);
             r.line("");
             for line in &stage.comment {
                 r.comment(line)?;
             }
-            let from = r.value(Place::Image, &stage.from)?;
+            let named = self
+                .args
+                .iter()
+                .any(|(name, _)| stage.from == format!("${{{name}}}"));
+            let from = if named {
+                stage.from.as_str()
+            } else {
+                r.value(Place::Image, &stage.from)?
+            };
             if stage.name.is_empty() {
                 r.line(&format!("FROM {from}"));
             } else {
@@ -511,6 +528,7 @@ mod tests {
                 comment: Vec::new(),
                 steps: vec![Step::new(instruction)],
             }],
+            args: Vec::new(),
             layout: Layout::Flush,
         }
     }

@@ -117,7 +117,17 @@ pub struct ProjectImage {
     /// The deps stage between the planner and the cook (issue 11, 2): the cook reads the
     /// recipe of the external dependencies alone.
     pub deps_stage: bool,
+    /// The base image is a rust-builder image (`--builder-image`, or a `--base-image` with its
+    /// label): it holds sccache already.
+    pub builder_base: bool,
+    /// `--builder-image`: the base image is named by the build argument [`BUILDER_ARG`], its
+    /// default the image given.
+    pub builder_arg: bool,
 }
+
+/// The build argument that names the rust-builder image a Dockerfile written with
+/// `--builder-image` builds FROM (CI passes the digest it just built).
+pub const BUILDER_ARG: &str = "BUILDER_IMAGE";
 
 /// The secret id for cargo's credentials file.
 pub const CARGO_CREDENTIALS: &str = "cargo-credentials";
@@ -321,7 +331,7 @@ impl ProjectImage {
             .iter()
             .map(|p| (*p).to_string())
             .collect();
-        if self.sccache == Some(sccache::Backend::Local) {
+        if self.sccache == Some(sccache::Backend::Local) && !self.builder_base {
             packages.push("sccache".into());
         }
         packages.extend(self.build_packages.iter().cloned());
@@ -343,6 +353,11 @@ impl ProjectImage {
         Dockerfile {
             syntax: self.syntax,
             header: self.header(),
+            args: if self.builder_arg {
+                vec![(BUILDER_ARG.to_string(), self.base_image.clone())]
+            } else {
+                Vec::new()
+            },
             stages,
             layout: super::model::Layout::Flush,
         }
@@ -373,6 +388,14 @@ impl ProjectImage {
             h.push(format!("    {cmd}"));
         }
         h.push(String::new());
+        if self.builder_arg {
+            h.push(format!(
+                "FROM the rust-builder image {}: pass --build-arg {BUILDER_ARG}=<image>@<digest>",
+                self.base_image
+            ));
+            h.push("to build FROM the very image CI just built (`prewarm ci github` does).".into());
+            h.push(String::new());
+        }
         if !self.build_args.is_empty() {
             let names: Vec<&str> = self.build_args.iter().map(|(k, _)| k.as_str()).collect();
             h.push(format!(
@@ -459,8 +482,20 @@ impl ProjectImage {
         steps.push(Step::new(Instruction::Workdir(self.workdir.clone())));
         Stage {
             name: "base".into(),
-            from: self.base_image.clone(),
-            comment: vec!["The toolchain and tools every later stage shares.".into()],
+            from: if self.builder_arg {
+                format!("${{{BUILDER_ARG}}}")
+            } else {
+                self.base_image.clone()
+            },
+            comment: if self.builder_arg {
+                vec![
+                    "The rust-builder image (--build-arg BUILDER_IMAGE=<ref>, e.g. the digest CI just built):".into(),
+                    "its toolchain, sccache and the prewarmed units in the target directory the cargo".into(),
+                    "steps build into, so the cook finds every unit the image holds fresh.".into(),
+                ]
+            } else {
+                vec!["The toolchain and tools every later stage shares.".into()]
+            },
             steps,
         }
     }

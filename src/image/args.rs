@@ -39,7 +39,7 @@ pub fn default_prewarm_image() -> String {
 ///
 ///     prewarm image --release --bin my-service
 ///     docker build -t my-service .
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(verbatim_doc_comment)]
 #[allow(clippy::struct_excessive_bools)] // reason: one switch per user-facing option
 pub struct ImageArgs {
@@ -78,6 +78,17 @@ pub struct ImageArgs {
         help_heading = "Image"
     )]
     pub base_image: Option<String>,
+    /// Build FROM a rust-builder image (`prewarm image --builder`) and into the target
+    /// directory that holds its prewarmed units: its `io.prewarm.target-dir` label, read
+    /// from a local engine, else the builder's own /opt/prewarm/target. The Dockerfile names
+    /// it in `ARG BUILDER_IMAGE`, so CI can pass the digest it just built.
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        conflicts_with_all = ["rust_version", "base_image"],
+        help_heading = "Image"
+    )]
+    pub builder_image: Option<String>,
     /// Debian packages the build stages install (repeatable; e.g. libssl-dev).
     #[arg(long, value_name = "PACKAGE", help_heading = "Image")]
     pub apt: Vec<String>,
@@ -224,6 +235,7 @@ pub fn invocation(args: &ImageArgs) -> String {
     for (name, v) in [
         ("rust-version", &args.rust_version),
         ("base-image", &args.base_image),
+        ("builder-image", &args.builder_image),
     ] {
         if let Some(v) = v {
             w.push(format!("--{name}={v}"));

@@ -178,18 +178,32 @@ fn official_rust(image: &str) -> bool {
     matches!(name, "rust" | "library/rust" | "docker.io/library/rust")
 }
 
-/// The image's `Env`, from the first local engine that holds it. buildah 1.28's `--format`
-/// has no `json` function, so its whole inspect document is read.
+/// The image's `Env`, from the first local engine that holds it.
 fn image_env(image: &str) -> Option<Vec<String>> {
+    image_config(image).map(|c| c.env)
+}
+
+/// What prewarm reads of an image's configuration.
+#[derive(Debug, Default)]
+pub struct ImageConfig {
+    /// `NAME=VALUE` pairs.
+    pub env: Vec<String>,
+    /// Its labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// The image's configuration, from the first local engine that holds it. buildah 1.28's
+/// `--format` has no `json` function, so its whole inspect document is read.
+pub fn image_config(image: &str) -> Option<ImageConfig> {
     let engines: [(&str, &[&str]); 3] = [
         ("buildah", &["inspect", "--type", "image"]),
         (
             "podman",
-            &["image", "inspect", "--format", "{{json .Config.Env}}"],
+            &["image", "inspect", "--format", "{{json .Config}}"],
         ),
         (
             "docker",
-            &["image", "inspect", "--format", "{{json .Config.Env}}"],
+            &["image", "inspect", "--format", "{{json .Config}}"],
         ),
     ];
     for (program, args) in engines {
@@ -203,19 +217,110 @@ fn image_env(image: &str) -> Option<Vec<String>> {
         if !out.status.success() {
             continue;
         }
-        let text = &out.stdout;
-        let env = if program == "buildah" {
-            serde_json::from_str::<serde_json::Value>(text)
-                .ok()
-                .and_then(|v| parse_env(&v["OCIv1"]["config"]["Env"].to_string()))
-        } else {
-            parse_env(text.trim())
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(out.stdout.trim()) else {
+            continue;
         };
-        if env.is_some() {
-            return env;
-        }
+        let config = if program == "buildah" {
+            &doc["OCIv1"]["config"]
+        } else {
+            &doc
+        };
+        let Some(env) = parse_env(&config["Env"].to_string()) else {
+            continue;
+        };
+        let labels = serde_json::from_value::<Option<std::collections::BTreeMap<String, String>>>(
+            config["Labels"].clone(),
+        )
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        return Some(ImageConfig { env, labels });
     }
     None
+}
+
+/// `--builder-image` (or a `--base-image` whose label says it is a rust-builder image),
+/// resolved: the image, the target directory holding its prewarmed units, and where that
+/// came from.
+#[derive(Debug, Clone)]
+pub struct BuilderBase {
+    /// The image.
+    pub image: String,
+    /// The target directory its units are in (absolute).
+    pub target_dir: String,
+    /// Named with `--builder-image` (the Dockerfile then names it in `ARG BUILDER_IMAGE`).
+    pub by_flag: bool,
+}
+
+/// The rust-builder image the build starts from, if any: `--builder-image`, whose target
+/// directory is its `io.prewarm.target-dir` label where a local engine holds it and the
+/// builder's convention otherwise; or a `--base-image` a local engine shows that label on.
+/// `--target-dir` wins over both.
+///
+/// # Errors
+/// When the label's value cannot be written into a Dockerfile.
+pub fn builder_base(args: &ImageArgs) -> Result<Option<BuilderBase>> {
+    let label = |image: &str| {
+        image_config(image).and_then(|c| c.labels.get(crate::builder::TARGET_DIR_LABEL).cloned())
+    };
+    let chosen = |image: &str, found: Option<String>| -> Result<String> {
+        if let Some(dir) = &args.flags.target_dir {
+            return Ok(dir.clone());
+        }
+        let Some(dir) = found else {
+            crate::status!(
+                "`{image}`: no local engine holds it, so its target directory is taken to be the rust-builder's own, {} (pass --target-dir if it is elsewhere)",
+                crate::builder::TARGET_DIR
+            );
+            return Ok(crate::builder::TARGET_DIR.to_string());
+        };
+        check::text(&dir, "the image's io.prewarm.target-dir label")?;
+        if !dir.starts_with('/') {
+            return Err(Error::input(format!(
+                "`{image}` labels its target directory `{dir}` ({}), which is not absolute",
+                crate::builder::TARGET_DIR_LABEL
+            ))
+            .with_hint("pass --target-dir with the directory that holds its prewarmed units"));
+        }
+        Ok(dir)
+    };
+    if let Some(image) = &args.builder_image {
+        check::image_ref(image, "`--builder-image`")?;
+        return Ok(Some(BuilderBase {
+            target_dir: chosen(image, label(image))?,
+            image: image.clone(),
+            by_flag: true,
+        }));
+    }
+    match &args.base_image {
+        Some(image) if !official_rust(image) && args.flags.target_dir.is_none() => {
+            Ok(match label(image) {
+                Some(dir) => Some(BuilderBase {
+                    target_dir: chosen(image, Some(dir))?,
+                    image: image.clone(),
+                    by_flag: false,
+                }),
+                None => None,
+            })
+        }
+        _ => Ok(None),
+    }
+}
+
+impl BuilderBase {
+    /// The options as if given by hand: the base image, the target directory, and sccache
+    /// (the image runs rustc through it: its server is then started and stopped per step)
+    /// unless incremental units are asked for, which sccache cannot cache.
+    pub fn apply(&self, args: &ImageArgs) -> ImageArgs {
+        let mut args = args.clone();
+        args.base_image = Some(self.image.clone());
+        args.builder_image = None;
+        args.flags.target_dir = Some(self.target_dir.clone());
+        if args.sccache.is_none() && !args.incremental {
+            args.sccache = Some(crate::dockerfile::sccache::Backend::Local);
+        }
+        args
+    }
 }
 
 /// The JSON list of `NAME=VALUE` an engine prints (`null` for none).

@@ -39,7 +39,10 @@ pub struct Generated {
 }
 
 /// Resolves the workspace and the options into the Dockerfile (and `.dockerignore`) text.
-pub fn generate(args: &ImageArgs) -> Result<Generated> {
+pub fn generate(given: &ImageArgs) -> Result<Generated> {
+    let builder = checks::builder_base(given)?;
+    let applied = builder.as_ref().map(|b| b.apply(given));
+    let args = applied.as_ref().unwrap_or(given);
     let plan = crate::plan::plan(&args.manifest_path)?;
     let ws_root = crate::fs::canonicalize(&plan.workspace.root)?;
     let config = Config::read(&ws_root, &plan.layout_root)?;
@@ -49,7 +52,11 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
     checks::base_image_target_dir(args)?;
     let build = build(args, &plan, &config, &workdir)?;
     let linking = checks::linking(args, &config, &build.triple, &ws_root)?;
-    let (env, build_args) = build_env(args)?;
+    let (mut env, build_args) = build_env(args)?;
+    if builder.is_some() && args.sccache.is_none() {
+        // The builder image runs rustc through sccache; incremental units it cannot cache.
+        env.push(("RUSTC_WRAPPER".into(), String::new()));
+    }
     let runtime = runtime::resolve(
         &args.runtime,
         &crate::defaults::runtime_image(),
@@ -74,7 +81,7 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
     )?;
     let image = ProjectImage {
         name,
-        invocation: args::invocation(args),
+        invocation: args::invocation(given),
         version: env!("CARGO_PKG_VERSION").to_string(),
         syntax: !args.no_syntax,
         base_image,
@@ -102,6 +109,8 @@ pub fn generate(args: &ImageArgs) -> Result<Generated> {
         context,
         tiers,
         deps_stage: args.deps_stage == args::DepsStage::On,
+        builder_base: builder.is_some(),
+        builder_arg: builder.as_ref().is_some_and(|b| b.by_flag),
     };
     let dockerignore = dockerfile_path
         .as_ref()
