@@ -671,6 +671,18 @@ fn help() {
     }
 }
 
+/// `--builder-image` is checked like `--base-image`, before any engine is asked about it.
+#[test]
+fn builder_image_that_cannot_be_written_is_refused() {
+    let (_tmp, root) = common::fixture("single");
+    assert_refused(
+        &root,
+        &["--builder-image", "ghcr.io/a/b:1\nRUN touch /pwned"],
+        "ghcr.io/a/b:1\\nRUN touch /pwned",
+        "`--builder-image`",
+    );
+}
+
 /// Runs `prewarm image --output - ARGS` in `dir` and asserts that it refuses `value`, naming
 /// it (control characters escaped) and where it came from, with a hint, and writes nothing.
 fn assert_refused(dir: &Path, args: &[&str], value: &str, origin: &str) {
@@ -718,12 +730,6 @@ fn values_that_cannot_be_written_are_refused() {
             &["--base-image", "Rust:$VERSION"],
             "Rust:$VERSION",
             "`--base-image`",
-        ),
-        (
-            "single",
-            &["--builder-image", "ghcr.io/a/b:1\nRUN touch /pwned"],
-            "ghcr.io/a/b:1\\nRUN touch /pwned",
-            "`--builder-image`",
         ),
         (
             "single",
