@@ -641,6 +641,18 @@ fn wiring_edit(ws: &Path, dockerfile: &Path, tag: &str, want: &[&str]) -> engine
         "[dependencies]\n",
         "[dependencies]\nstore = { path = \"../store\" }\n",
     );
+    // The lockfile follows, as cargo updates it on the developer's machine (the build is
+    // --locked).
+    let out = cargo()
+        .args(["update", "--workspace", "--offline"])
+        .current_dir(ws)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo update --workspace: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     new_mtimes(ws, 40);
     let wired = engine::build(Engine::Buildah, ws, dockerfile, tag, &[]);
     report(&wired, "wiring edit");
