@@ -1284,3 +1284,43 @@ fn linker_from_cargo_config() {
         "{cross}"
     );
 }
+
+/// `--format json`: the summary matches its schema and what was written; not with `--output -`.
+#[test]
+fn json_summary_matches_its_schema() {
+    let (_tmp, root) = common::fixture("workspace");
+    let out = prewarm(&root, &["image", "--format", "json", "--bin", "app"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("wrote"),
+        "the summary goes to stdout: {stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_schema("image-summary-schema.json", &json);
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    for stage in json["stages"].as_array().unwrap() {
+        let stage = stage.as_str().unwrap();
+        assert!(
+            dockerfile
+                .lines()
+                .any(|l| l.starts_with("FROM ") && l.ends_with(&format!(" AS {stage}"))),
+            "no stage `{stage}` in the Dockerfile"
+        );
+    }
+    assert_eq!(json["stages"][2], "deps");
+    assert_eq!(json["binaries"], serde_json::json!(["app"]));
+    assert!(!json["tiers"].as_array().unwrap().is_empty(), "{json:#}");
+    for cmd in json["build_commands"].as_array().unwrap() {
+        assert!(
+            dockerfile.contains(cmd.as_str().unwrap()),
+            "{cmd} is not in the header"
+        );
+    }
+    let out = prewarm(&root, &["image", "--format", "json", "--output", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--output -"));
+    let mut broken = json.clone();
+    broken["stages"] = serde_json::json!(["Base"]);
+    assert!(!common::schema_errors("image-summary-schema.json", &broken).is_empty());
+}

@@ -23,6 +23,13 @@ pub fn run(args: &ImageArgs) -> Result<()> {
             args.force,
         );
     }
+    let json = args.format == crate::output::Format::Json;
+    if json && args.output.as_deref() == Some(Path::new("-")) {
+        return Err(Error::input(
+            "--format json prints a summary of the Dockerfile written to a file; it cannot go with --output -",
+        )
+        .with_hint("drop --format json, or name an output file"));
+    }
     let generated = generate(args)?;
     let Some(path) = &generated.dockerfile_path else {
         std::io::stdout()
@@ -38,7 +45,9 @@ pub fn run(args: &ImageArgs) -> Result<()> {
         crate::fs::write_atomic(ignore_path, text)?;
         written.push(format!("`{}`", ignore_path.display()));
     }
-    crate::status!("wrote {}", written.join(" and "));
+    if !json {
+        crate::status!("wrote {}", written.join(" and "));
+    }
     let ignore = generated.context_dir.join(".dockerignore");
     if generated.dockerignore.is_none() {
         warn_exposed_credentials(&generated.context_dir)?;
@@ -48,6 +57,9 @@ pub fn run(args: &ImageArgs) -> Result<()> {
                 ignore.display()
             );
         }
+    }
+    if json {
+        return summary(&generated, path);
     }
     let context = &generated.image.context.from_workspace;
     let mut text = if context == "." {
@@ -64,6 +76,52 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     }
     crate::status!("{text}");
     Ok(())
+}
+
+/// The JSON summary of `prewarm image --format json`.
+#[derive(serde::Serialize)]
+struct Summary {
+    schema: &'static str,
+    dockerfile: String,
+    /// The `.dockerignore` written this time (none when the context has one already).
+    dockerignore: Option<String>,
+    /// The build context directory.
+    context: String,
+    /// The stages, in order.
+    stages: Vec<String>,
+    /// The binaries the image builds.
+    binaries: Vec<String>,
+    /// The tier stages' crates, in order (empty without tiers).
+    tiers: Vec<Vec<String>>,
+    /// Each build command, run from the build context.
+    build_commands: Vec<String>,
+}
+
+fn summary(generated: &crate::image::Generated, path: &Path) -> Result<()> {
+    let image = &generated.image;
+    crate::output::json(&Summary {
+        schema: "prewarm-image-summary/1",
+        dockerfile: path.display().to_string(),
+        dockerignore: generated
+            .dockerignore
+            .as_ref()
+            .map(|(p, _)| p.display().to_string()),
+        context: generated.context_dir.display().to_string(),
+        stages: image
+            .dockerfile()
+            .stages
+            .iter()
+            .map(|s| s.name.clone())
+            .collect(),
+        binaries: image.binaries.iter().map(|b| b.name.clone()).collect(),
+        tiers: image
+            .tiers
+            .iter()
+            .flat_map(|t| &t.tiers)
+            .map(|t| t.crates.iter().map(|(n, _)| n.clone()).collect())
+            .collect(),
+        build_commands: image.build_commands(),
+    })
 }
 
 /// Warns about each cargo credentials file in the build context that its `.dockerignore` (one

@@ -53,6 +53,10 @@ pub struct ImageArgs {
     /// Overwrite an existing Dockerfile that prewarm did not write.
     #[arg(long)]
     pub force: bool,
+    /// How to report what was written: lines on stderr (human), or a JSON summary on stdout
+    /// with the stages and the build commands (schema: docs/image-summary-schema.json).
+    #[arg(long, value_enum, default_value = "human", value_name = "FORMAT")]
+    pub format: crate::output::Format,
     /// Rust version of the base image (the help, in `help`, names the default).
     #[arg(
         long,
