@@ -60,6 +60,31 @@ impl Volumes {
     }
 }
 
+/// The access mode of the claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccessMode {
+    /// `ReadWriteMany`: mounted by pods on any number of nodes at once.
+    Rwx,
+    /// `ReadWriteOnce`: attached to one node at a time (what most block-storage classes offer).
+    Rwo,
+}
+
+impl AccessMode {
+    fn name(self) -> &'static str {
+        match self {
+            AccessMode::Rwx => "rwx",
+            AccessMode::Rwo => "rwo",
+        }
+    }
+
+    fn kubernetes(self) -> &'static str {
+        match self {
+            AccessMode::Rwx => "ReadWriteMany",
+            AccessMode::Rwo => "ReadWriteOnce",
+        }
+    }
+}
+
 /// One cache directory of the runners: its volume, mount path and claim size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cache {
@@ -131,6 +156,9 @@ pub struct RunnersOptions {
     pub storage_class: Option<String>,
     /// How the claims are shared between runners.
     pub volumes: Volumes,
+    /// The claims' access mode; `None`: `ReadWriteMany` for shared claims, `ReadWriteOnce` for
+    /// a runner's own.
+    pub access_mode: Option<AccessMode>,
     /// A secret whose keys are sccache's remote-backend variables (`SCCACHE_REDIS_ENDPOINT`,
     /// ...): set in the runner's environment, and sccache gets no volume.
     pub sccache_secret: Option<String>,
@@ -153,6 +181,7 @@ impl Default for RunnersOptions {
             rustup_size: "2Gi".to_string(),
             storage_class: None,
             volumes: Volumes::Shared,
+            access_mode: None,
             sccache_secret: None,
         }
     }
@@ -173,6 +202,14 @@ impl RunnersOptions {
         Cache::ALL
             .into_iter()
             .filter(|c| *c != Cache::Sccache || self.sccache_secret.is_none())
+    }
+
+    /// The claims' access mode.
+    pub fn access(&self) -> AccessMode {
+        self.access_mode.unwrap_or(match self.volumes {
+            Volumes::Shared => AccessMode::Rwx,
+            Volumes::PerRunner => AccessMode::Rwo,
+        })
     }
 
     /// The claim's name for `cache` (shared claims).
@@ -213,6 +250,16 @@ impl RunnersOptions {
                 self.min_runners, self.max_runners
             ))
             .with_hint("--max-runners must be at least 1 and at least --min-runners"));
+        }
+        if self.volumes == Volumes::Shared
+            && self.access() == AccessMode::Rwo
+            && self.max_runners > 1
+        {
+            return Err(Error::input(format!(
+                "`--max-runners {}` with `--access-mode rwo`: a ReadWriteOnce claim is attached to one node at a time, so runner pods on another node could not start",
+                self.max_runners
+            ))
+            .with_hint("keep --max-runners 1, or use a storage class that offers ReadWriteMany (--access-mode rwx), or --volumes per-runner"));
         }
         if self.volumes == Volumes::Shared && self.sccache_secret.is_none() && self.max_runners > 1
         {
@@ -577,12 +624,8 @@ fn labels(opts: &RunnersOptions, cache: Option<Cache>) -> Labels {
 }
 
 fn claim_spec(opts: &RunnersOptions, cache: Cache) -> ClaimSpec {
-    let access = match opts.volumes {
-        Volumes::Shared => "ReadWriteMany",
-        Volumes::PerRunner => "ReadWriteOnce",
-    };
     ClaimSpec {
-        access_modes: vec![access],
+        access_modes: vec![opts.access().kubernetes()],
         storage_class_name: opts.storage_class.clone(),
         resources: ClaimResources {
             requests: Storage {
@@ -714,6 +757,9 @@ pub fn command_line(opts: &RunnersOptions) -> String {
     if opts.volumes != d.volumes {
         let _ = write!(cmd, " --volumes {}", opts.volumes.name());
     }
+    if let Some(mode) = opts.access_mode {
+        let _ = write!(cmd, " --access-mode {}", mode.name());
+    }
     if let Some(secret) = &opts.sccache_secret {
         let _ = write!(cmd, " --sccache-secret {secret}");
     }
@@ -766,16 +812,16 @@ fn values_notes(opts: &RunnersOptions) -> Vec<String> {
     notes.extend(
         match (opts.volumes, opts.sccache_secret.is_some()) {
             (Volumes::Shared, false) => &[
-                "Every runner pod (one per job) mounts the same three ReadWriteMany claims, so the",
-                "caches outlive the job. sccache's local cache takes one sccache server at a time,",
-                "so this scale set runs one runner at a time; for more, give sccache a remote",
-                "backend (--sccache-secret) and raise --max-runners.",
+                "Every runner pod (one per job) mounts the same three claims, so the caches outlive",
+                "the job. sccache's local cache takes one sccache server at a time, so this scale",
+                "set runs one runner at a time; for more, give sccache a remote backend",
+                "(--sccache-secret) and raise --max-runners.",
             ][..],
             (Volumes::Shared, true) => &[
-                "Every runner pod (one per job) mounts the same ReadWriteMany claims for cargo and",
-                "rustup, so they outlive the job; sccache uses the remote backend of the secret,",
-                "shared by every runner. cargo skips its file locks on NFS: see the README on",
-                "concurrent runners.",
+                "Every runner pod (one per job) mounts the same claims for cargo and rustup, so",
+                "they outlive the job; sccache uses the remote backend of the secret, shared by",
+                "every runner. cargo skips its file locks on NFS: see the README on concurrent",
+                "runners.",
             ][..],
             (Volumes::PerRunner, _) => &[
                 "Each runner pod gets its own claims, created with the pod and deleted with it: ARC",
@@ -838,7 +884,7 @@ pub fn render_caches(opts: &RunnersOptions) -> Result<String> {
     let notes = match opts.volumes {
         Volumes::Shared => [
             "The namespace of the runners and the PersistentVolumeClaims their caches live on",
-            "(ReadWriteMany: every runner pod mounts them).",
+            "(every runner pod mounts them).",
         ],
         Volumes::PerRunner => [
             "The namespace of the runners (each runner pod creates its own cache claims from",

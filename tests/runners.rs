@@ -148,8 +148,13 @@ fn generated_manifests_pass_the_kubernetes_schemas() {
             .map(|c| format!("persistentvolumeclaim/{prefix}-{c}-cache"))
             .to_vec()
     };
-    let cases: [(&[&str], Vec<String>, usize); 3] = [
+    let cases: [(&[&str], Vec<String>, usize); 4] = [
         (&[], claims("rust-runners"), 3),
+        (
+            &["--access-mode", "rwo", "--storage-class", "standard-rwo"],
+            claims("rust-runners"),
+            3,
+        ),
         (
             &[
                 "--volumes",
@@ -206,6 +211,18 @@ fn generated_manifests_pass_the_kubernetes_schemas() {
         expected.extend(claim_names.iter().cloned());
         let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
         assert_valid(&[&caches], &expected);
+        let caches_text = std::fs::read_to_string(&caches).unwrap();
+        let once = args.contains(&"rwo");
+        assert_eq!(
+            caches_text.contains("- ReadWriteOnce"),
+            once,
+            "{caches_text}"
+        );
+        assert_eq!(
+            caches_text.contains("- ReadWriteMany"),
+            !once && !claim_names.is_empty(),
+            "{caches_text}"
+        );
 
         check_pod(&values, &claim_names, volumes);
         assert_eq!(values["githubConfigUrl"], URL);
@@ -324,6 +341,16 @@ fn runner_manifest_snapshots() {
         "runners_per_runner_caches",
         runners::render_caches(&per_runner).unwrap()
     );
+    let once = RunnersOptions {
+        github_url: URL.to_string(),
+        access_mode: Some(runners::AccessMode::Rwo),
+        storage_class: Some("standard-rwo".to_string()),
+        ..RunnersOptions::default()
+    };
+    insta::assert_snapshot!(
+        "runners_read_write_once_caches",
+        runners::render_caches(&once).unwrap()
+    );
 }
 
 fn runners_in(dir: &Path, args: &[&str]) -> Output {
@@ -376,6 +403,20 @@ fn bad_option_values_name_the_value_with_a_hint() {
             ][..],
         ),
         (&["--max-runners", "0"][..], &["leave no runner"][..]),
+        (
+            &[
+                "--access-mode",
+                "rwo",
+                "--max-runners",
+                "2",
+                "--sccache-secret",
+                "s",
+            ][..],
+            &[
+                "`--max-runners 2` with `--access-mode rwo`",
+                "ReadWriteMany",
+            ][..],
+        ),
     ] {
         let out = runners_in(dir.path(), &[&["--github-url", URL][..], args].concat());
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use crate::ci::{self, GithubOptions};
 use crate::error::{Error, Result};
-use crate::runners::{self, RunnersOptions, Volumes};
+use crate::runners::{self, AccessMode, RunnersOptions, Volumes};
 
 /// The CI systems prewarm writes configuration for.
 #[derive(Debug, Subcommand)]
@@ -211,6 +211,11 @@ pub struct RunnersArgs {
     /// runners, or claims of each runner pod's own that last one job.
     #[arg(long, value_name = "HOW", value_enum, default_value_t = Volumes::Shared)]
     pub volumes: Volumes,
+    /// The claims' access mode: `rwo` (`ReadWriteOnce`, one node at a time: what most storage
+    /// classes offer) allows only one runner with shared volumes [default: rwx with shared
+    /// volumes, rwo with per-runner ones].
+    #[arg(long, value_name = "MODE", value_enum)]
+    pub access_mode: Option<AccessMode>,
     /// A secret with sccache's remote-backend settings as keys (`SCCACHE_REDIS_ENDPOINT`,
     /// ...): set in the runners' environment; sccache then gets no volume.
     #[arg(long, value_name = "NAME")]
@@ -235,6 +240,7 @@ impl RunnersArgs {
             rustup_size: self.rustup_size.clone(),
             storage_class: self.storage_class.clone(),
             volumes: self.volumes,
+            access_mode: self.access_mode,
             sccache_secret: self.sccache_secret.clone(),
         }
     }
