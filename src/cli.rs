@@ -100,7 +100,7 @@ pub enum Command {
     Image(cmd::image::ImageArgs),
     #[allow(missing_docs)] // reason: `BuilderReportArgs` carries the help (summary, example)
     BuilderReport(cmd::builder_report::BuilderReportArgs),
-    /// Write CI workflows that build the images with a layered cache, and clean the cache.
+    /// Write CI workflows with a layered cache, and self-hosted runners on Kubernetes.
     #[command(subcommand)]
     Ci(cmd::ci::CiCommand),
 }

@@ -21,7 +21,8 @@
 //!   quoting, the project image's stages in `dockerfile::project`, the `.dockerignore`),
 //!   [`image`] (`prewarm image`'s options resolved against the workspace into a
 //!   [`dockerfile::ProjectImage`]), [`builder`] (the shared rust-builder image, described with
-//!   the same model), [`ci`] (GitHub workflows), [`linker`] (`--linker` and the linkers a cargo
+//!   the same model), [`ci`] (GitHub workflows), [`runners`] (Kubernetes manifests of self-hosted
+//!   runners with persistent cache volumes), [`linker`] (`--linker` and the linkers a cargo
 //!   config asks for), [`defaults`] (the default Rust and Debian releases, the markers of files
 //!   prewarm wrote);
 //! - plumbing: [`process`] (the one process builder), [`fs`] (file-system calls that name the
@@ -59,6 +60,7 @@ pub mod prune;
 pub mod reasons;
 pub mod recipe;
 pub mod record;
+pub mod runners;
 pub mod secrets;
 pub mod skeleton;
 pub mod tier_build;

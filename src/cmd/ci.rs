@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 
 use crate::ci::{self, GithubOptions};
 use crate::error::{Error, Result};
+use crate::runners::{self, AccessMode, RunnersOptions, Volumes};
 
 /// The CI systems prewarm writes configuration for.
 #[derive(Debug, Subcommand)]
@@ -23,6 +24,23 @@ pub enum CiCommand {
     ///
     ///     prewarm ci github --retention-days 14
     Github(GithubArgs),
+    /// Write Kubernetes manifests for self-hosted runners whose caches live on persistent volumes.
+    ///
+    /// `runner-values.yaml` holds the Helm values of actions-runner-controller's
+    /// `gha-runner-scale-set` chart: a runner scale set whose pods mount cargo's, sccache's and
+    /// rustup's caches at /cache/cargo, /cache/sccache and /cache/rustup (with `CARGO_HOME`,
+    /// `SCCACHE_DIR`, `RUSTUP_HOME` and `RUSTC_WRAPPER=sccache` set), with 4 CPUs and 8Gi of
+    /// memory by default. `runner-caches.yaml` holds the namespace and the
+    /// `PersistentVolumeClaims` (5Gi, 10Gi and 2Gi by default). `--volumes shared` (the default)
+    /// mounts one `ReadWriteMany` claim per cache in every runner pod, so the caches outlive the
+    /// job; sccache's local cache takes one server at a time, so more than one runner needs
+    /// `--sccache-secret` (a remote backend). `--volumes per-runner` gives each pod its own
+    /// claims, which last one job.
+    ///
+    /// Example:
+    ///
+    ///     prewarm ci runners --github-url https://github.com/acme/shop --storage-class nfs
+    Runners(RunnersArgs),
 }
 
 /// Options of `prewarm ci github`.
@@ -138,6 +156,96 @@ impl GithubArgs {
     }
 }
 
+/// Options of `prewarm ci runners`.
+#[derive(Debug, Args)]
+pub struct RunnersArgs {
+    /// Where the manifests go [default: `infra/arc` in the git repository's root, found from the
+    /// current directory upward].
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Overwrite files that prewarm did not write.
+    #[arg(long)]
+    pub force: bool,
+    /// The repository, organisation or enterprise the runners register with.
+    #[arg(long, value_name = "URL")]
+    pub github_url: String,
+    /// The Kubernetes secret with the GitHub credentials (`github_token`, or a GitHub App's
+    /// `github_app_id`, `github_app_installation_id` and `github_app_private_key`).
+    #[arg(long, value_name = "NAME", default_value = "github-config")]
+    pub github_secret: String,
+    /// The runner scale set's name: what jobs put in `runs-on:`, and the claims' prefix.
+    #[arg(long, value_name = "NAME", default_value = "rust-runners")]
+    pub name: String,
+    /// The namespace of the runners and their claims.
+    #[arg(long, value_name = "NAME", default_value = "arc-runners")]
+    pub namespace: String,
+    /// Idle runners kept waiting for a job.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub min_runners: u32,
+    /// Runners at most (more than 1 with shared volumes needs --sccache-secret).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub max_runners: u32,
+    /// The runner container's image: the chart's default, or a builder image that holds the
+    /// runner (`/home/runner/run.sh`), the toolchain and sccache.
+    #[arg(long, value_name = "IMAGE", default_value = runners::RUNNER_IMAGE)]
+    pub runner_image: String,
+    /// CPUs requested for each runner (cores, or millicores as 3500m).
+    #[arg(long, value_name = "QUANTITY", default_value = "4")]
+    pub cpu: String,
+    /// Memory requested for each runner, and its limit.
+    #[arg(long, value_name = "QUANTITY", default_value = "8Gi")]
+    pub memory: String,
+    /// The size of cargo's claim (`CARGO_HOME`).
+    #[arg(long, value_name = "QUANTITY", default_value = "5Gi")]
+    pub cargo_size: String,
+    /// The size of sccache's claim (`SCCACHE_DIR`); sccache is told to use 90% of it.
+    #[arg(long, value_name = "QUANTITY", default_value = "10Gi")]
+    pub sccache_size: String,
+    /// The size of rustup's claim (`RUSTUP_HOME`).
+    #[arg(long, value_name = "QUANTITY", default_value = "2Gi")]
+    pub rustup_size: String,
+    /// The claims' storage class [default: the cluster's default class].
+    #[arg(long, value_name = "NAME")]
+    pub storage_class: Option<String>,
+    /// How the runners share the cache volumes: one `ReadWriteMany` claim per cache for all
+    /// runners, or claims of each runner pod's own that last one job.
+    #[arg(long, value_name = "HOW", value_enum, default_value_t = Volumes::Shared)]
+    pub volumes: Volumes,
+    /// The claims' access mode: `rwo` (`ReadWriteOnce`, one node at a time: what most storage
+    /// classes offer) allows only one runner with shared volumes [default: rwx with shared
+    /// volumes, rwo with per-runner ones].
+    #[arg(long, value_name = "MODE", value_enum)]
+    pub access_mode: Option<AccessMode>,
+    /// A secret with sccache's remote-backend settings as keys (`SCCACHE_REDIS_ENDPOINT`,
+    /// ...): set in the runners' environment; sccache then gets no volume.
+    #[arg(long, value_name = "NAME")]
+    pub sccache_secret: Option<String>,
+}
+
+impl RunnersArgs {
+    /// The manifests' options.
+    pub fn options(&self) -> RunnersOptions {
+        RunnersOptions {
+            github_url: self.github_url.clone(),
+            github_secret: self.github_secret.clone(),
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
+            min_runners: self.min_runners,
+            max_runners: self.max_runners,
+            runner_image: self.runner_image.clone(),
+            cpu: self.cpu.clone(),
+            memory: self.memory.clone(),
+            cargo_size: self.cargo_size.clone(),
+            sccache_size: self.sccache_size.clone(),
+            rustup_size: self.rustup_size.clone(),
+            storage_class: self.storage_class.clone(),
+            volumes: self.volumes,
+            access_mode: self.access_mode,
+            sccache_secret: self.sccache_secret.clone(),
+        }
+    }
+}
+
 /// The root of the git repository holding `dir` (the nearest ancestor with `.git`), if any.
 fn git_root(dir: &Path) -> Option<PathBuf> {
     dir.ancestors()
@@ -170,40 +278,68 @@ fn check_dockerfiles(opts: &GithubOptions, root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes `files` into `dir`, each only over a file prewarm wrote (one with the marker in its
+/// first lines) unless `force`.
+fn write_files(dir: &Path, files: Vec<(&str, String)>, what: &str, force: bool) -> Result<()> {
+    crate::fs::create_dir_all(dir)?;
+    for (name, text) in files {
+        let path = dir.join(name);
+        crate::fs::write_output(
+            &path,
+            text,
+            |old| {
+                String::from_utf8_lossy(old)
+                    .lines()
+                    .take(6)
+                    .any(|l| l.starts_with(ci::MARKER))
+            },
+            what,
+            force,
+        )?;
+        crate::status!("wrote `{}`", path.display());
+    }
+    Ok(())
+}
+
+/// The git repository's root above the current directory, or the current directory.
+fn repo_root() -> Result<PathBuf> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::io("read the current directory", Path::new("."), &e))?;
+    Ok(git_root(&cwd).unwrap_or(cwd))
+}
+
 /// Runs `prewarm ci`.
 pub fn run(command: &CiCommand) -> Result<()> {
     match command {
         CiCommand::Github(args) => {
             let opts = args.options()?;
-            let cwd = std::env::current_dir()
-                .map_err(|e| Error::io("read the current directory", Path::new("."), &e))?;
-            let root = git_root(&cwd).unwrap_or_else(|| cwd.clone());
+            let root = repo_root()?;
             check_dockerfiles(&opts, &root)?;
             let dir = args
                 .output_dir
                 .clone()
                 .unwrap_or_else(|| root.join(".github/workflows"));
-            crate::fs::create_dir_all(&dir)?;
-            for (name, text) in [
-                (ci::IMAGES_WORKFLOW, ci::render_images(&opts)),
-                (ci::CLEANUP_WORKFLOW, ci::render_cleanup(&opts)),
-            ] {
-                let path = dir.join(name);
-                crate::fs::write_output(
-                    &path,
-                    text,
-                    |old| {
-                        String::from_utf8_lossy(old)
-                            .lines()
-                            .take(6)
-                            .any(|l| l.starts_with(ci::MARKER))
-                    },
-                    "a workflow written by prewarm",
-                    args.force,
-                )?;
-                crate::status!("wrote `{}`", path.display());
-            }
-            Ok(())
+            write_files(
+                &dir,
+                vec![
+                    (ci::IMAGES_WORKFLOW, ci::render_images(&opts)),
+                    (ci::CLEANUP_WORKFLOW, ci::render_cleanup(&opts)),
+                ],
+                "a workflow written by prewarm",
+                args.force,
+            )
+        }
+        CiCommand::Runners(args) => {
+            let opts = args.options();
+            let files = vec![
+                (runners::VALUES_FILE, runners::render_values(&opts)?),
+                (runners::CACHES_FILE, runners::render_caches(&opts)?),
+            ];
+            let dir = match &args.output_dir {
+                Some(dir) => dir.clone(),
+                None => repo_root()?.join(runners::DEFAULT_DIR),
+            };
+            write_files(&dir, files, "a manifest written by prewarm", args.force)
         }
     }
 }

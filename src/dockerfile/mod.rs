@@ -13,6 +13,7 @@
 
 pub mod check;
 pub mod deps;
+mod header;
 pub mod ignore;
 pub mod image_ref;
 pub mod model;

