@@ -14,6 +14,11 @@
 //! written with `prewarm image --ci` (crate sources in the cooked layer, not in a cache mount)
 //! and, for a compilation cache shared between runners, `--sccache=BACKEND` with a remote
 //! backend whose settings come in as the `sccache-env` secret.
+//!
+//! After its build each job runs `prewarm report` on the build's log (`docker buildx history
+//! logs`), puts the summary in the job summary and keeps a history of build records in the
+//! Actions cache (restored by prefix, saved under a new key per run), uploaded as an artifact
+//! with the chart.
 
 use std::fmt::Write as _;
 
