@@ -161,6 +161,17 @@ fn sccache_stats_files_replace_the_logs_and_add_up() {
 }
 
 #[test]
+fn the_schema_rejects_a_broken_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut json = record(tmp.path(), "buildah-registry-runner2.log", &[]);
+    json["units"]["external_compiled"] = (-1).into();
+    assert!(!common::schema_errors("build-record-schema.json", &json).is_empty());
+    let mut json = record(tmp.path(), "buildah-registry-runner2.log", &[]);
+    json["stages"][0]["surprise"] = true.into();
+    assert!(!common::schema_errors("build-record-schema.json", &json).is_empty());
+}
+
+#[test]
 fn history_appends_one_line_per_run() {
     let tmp = tempfile::tempdir().unwrap();
     let history = tmp.path().join("history.jsonl");
@@ -291,8 +302,48 @@ fn summary_warns_of_a_slow_build() {
     assert!(md.contains("### The last 2 builds"), "{md}");
 }
 
+/// The series of `color` in the SVG `text`: its polylines' points, and how many markers.
+fn series(text: &str, color: (u8, u8, u8)) -> (Vec<Vec<(f64, f64)>>, usize) {
+    let doc = roxmltree::Document::parse(text).expect("the chart is well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let hex = format!("#{:02X}{:02X}{:02X}", color.0, color.1, color.2);
+    let lines = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke") == Some(hex.as_str()))
+        .map(|n| {
+            n.attribute("points")
+                .unwrap()
+                .split_whitespace()
+                .map(|p| {
+                    let (x, y) = p.split_once(',').unwrap();
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect()
+        })
+        .collect();
+    let markers = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle") && n.attribute("fill") == Some(hex.as_str()))
+        .count();
+    (lines, markers)
+}
+
+fn chart(dir: &Path, history: &Path, extra: &[&str]) -> String {
+    let svg = dir.join("trend.svg");
+    let mut args = vec![
+        "--history",
+        history.to_str().unwrap(),
+        "--chart",
+        svg.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    report_ok(dir, &args);
+    std::fs::read_to_string(&svg).unwrap()
+}
+
 #[test]
 fn chart_is_svg_with_both_series() {
+    use prewarm::report::trend::{RATE_COLOR, TIME_COLOR};
     let tmp = tempfile::tempdir().unwrap();
     let h = history(
         tmp.path(),
@@ -304,42 +355,22 @@ fn chart_is_svg_with_both_series() {
             (25.0, 85.0),
         ],
     );
-    let svg = tmp.path().join("trend.svg");
-    report_ok(
-        tmp.path(),
-        &[
-            "--history",
-            h.to_str().unwrap(),
-            "--chart",
-            svg.to_str().unwrap(),
-            "--last",
-            "4",
-        ],
+    let text = chart(tmp.path(), &h, &["--last", "4"]);
+    let (times, time_markers) = series(&text, TIME_COLOR);
+    let (rates, rate_markers) = series(&text, RATE_COLOR);
+    assert_eq!(times.len(), 1, "one line of build times: {text}");
+    assert_eq!(rates.len(), 1, "one line of hit rates: {text}");
+    let (times, rates) = (&times[0], &rates[0]);
+    assert_eq!(
+        (times.len(), time_markers),
+        (4, 4),
+        "the last 4 builds' times"
     );
-    let text = std::fs::read_to_string(&svg).unwrap();
-    let doc = roxmltree::Document::parse(&text).expect("the chart is well-formed XML");
-    assert_eq!(doc.root_element().tag_name().name(), "svg");
-    let series = |color: (u8, u8, u8)| -> Vec<(f64, f64)> {
-        let stroke = format!("#{:02X}{:02X}{:02X}", color.0, color.1, color.2);
-        let lines: Vec<_> = doc
-            .descendants()
-            .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke") == Some(&stroke))
-            .collect();
-        assert_eq!(lines.len(), 1, "one {stroke} polyline in {text}");
-        lines[0]
-            .attribute("points")
-            .unwrap()
-            .split_whitespace()
-            .map(|p| {
-                let (x, y) = p.split_once(',').unwrap();
-                (x.parse().unwrap(), y.parse().unwrap())
-            })
-            .collect()
-    };
-    let times = series(prewarm::report::trend::TIME_COLOR);
-    let rates = series(prewarm::report::trend::RATE_COLOR);
-    assert_eq!(times.len(), 4, "the last 4 builds' times");
-    assert_eq!(rates.len(), 4, "the last 4 builds' hit rates");
+    assert_eq!(
+        (rates.len(), rate_markers),
+        (4, 4),
+        "the last 4 builds' hit rates"
+    );
     // The last 4: 22, 21, 29, 25 s and 95, 97.5, 80, 85%. SVG's y grows downwards.
     assert!(
         times[1].1 > times[0].1 && times[2].1 < times[3].1,
@@ -353,6 +384,34 @@ fn chart_is_svg_with_both_series() {
     assert!(times.windows(2).all(|w| w[0].0 < w[1].0), "{times:?}");
     // The hit rate is drawn below the build time.
     assert!(rates.iter().all(|r| times.iter().all(|t| r.1 > t.1)));
+}
+
+#[test]
+fn chart_breaks_the_line_where_a_build_has_no_value() {
+    use prewarm::report::trend::{RATE_COLOR, TIME_COLOR};
+    let tmp = tempfile::tempdir().unwrap();
+    // Three real records: runner 1 and 2 of the sccache test, and the registry runner with no
+    // sccache in between.
+    let history = tmp.path().join("history.jsonl");
+    let h = history.to_str().unwrap();
+    for name in [
+        "buildah-sccache-runner1.log",
+        "buildah-registry-runner2.log",
+        "buildah-sccache-runner2.log",
+    ] {
+        record(tmp.path(), name, &["--history", h]);
+    }
+    let text = chart(tmp.path(), &history, &[]);
+    let (times, markers) = series(&text, TIME_COLOR);
+    assert_eq!(times.iter().map(Vec::len).collect::<Vec<_>>(), [3]);
+    assert_eq!(markers, 3);
+    let (rates, markers) = series(&text, RATE_COLOR);
+    assert_eq!(
+        rates.iter().map(Vec::len).collect::<Vec<_>>(),
+        [1, 1],
+        "{text}"
+    );
+    assert_eq!(markers, 2);
 }
 
 fn failure(dir: &Path, args: &[&str]) -> String {
@@ -417,6 +476,24 @@ fn bad_input_is_an_error_that_names_the_file() {
     );
     assert!(
         err.contains(&format!("line 1 of `{}` is no build record", bad.display())),
+        "{err}"
+    );
+
+    // A record of another schema version.
+    let mut newer = record(tmp.path(), "buildah-registry-runner2.log", &[]);
+    newer["schema"] = "prewarm-build-record/2".into();
+    std::fs::write(&bad, format!("{newer}\n")).unwrap();
+    let err = failure(
+        tmp.path(),
+        &[
+            "--history",
+            bad.to_str().unwrap(),
+            "--summary",
+            md.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains("is a record of schema `prewarm-build-record/2`"),
         "{err}"
     );
 

@@ -27,6 +27,18 @@ pub fn read_history(path: &Path) -> Result<Vec<Record>> {
             ))
             .with_hint("a history holds the lines `prewarm report --history FILE` appended, one JSON record each")
         })?;
+        if record.schema != super::SCHEMA {
+            return Err(Error::input(format!(
+                "line {} of `{}` is a record of schema `{}`; this prewarm reads `{}`",
+                i + 1,
+                path.display(),
+                record.schema,
+                super::SCHEMA
+            ))
+            .with_hint(
+                "start a new history file, or render this one with the prewarm that wrote it",
+            ));
+        }
         records.push(record);
     }
     Ok(records)
@@ -171,8 +183,8 @@ pub const TIME_COLOR: (u8, u8, u8) = (31, 119, 180);
 /// The hit rate's colour.
 pub const RATE_COLOR: (u8, u8, u8) = (214, 39, 40);
 
-/// The SVG chart of `window`: the build time above, the sccache hit rate below, one point
-/// per build that has the value.
+/// The SVG chart of `window`: the build time above, the sccache hit rate below, a marked
+/// point per build that has the value, lines between consecutive ones.
 pub fn chart(window: &[Record]) -> Result<String> {
     use plotters::prelude::*;
     let fail = |e: &dyn std::fmt::Display| {
@@ -180,16 +192,24 @@ pub fn chart(window: &[Record]) -> Result<String> {
     };
     let n = window.len().max(1);
     let number = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
-    let points = |f: &dyn Fn(&Record) -> Option<f64>| -> Vec<(u32, f64)> {
-        window
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| f(r).map(|v| (number(i + 1), v)))
-            .collect()
+    // A line joins consecutive builds only: a build without the value breaks it.
+    let runs = |f: &dyn Fn(&Record) -> Option<f64>| -> Vec<Vec<(u32, f64)>> {
+        let mut runs: Vec<Vec<(u32, f64)>> = vec![Vec::new()];
+        for (i, r) in window.iter().enumerate() {
+            match f(r) {
+                Some(v) => runs
+                    .last_mut()
+                    .into_iter()
+                    .for_each(|run| run.push((number(i + 1), v))),
+                None => runs.push(Vec::new()),
+            }
+        }
+        runs.retain(|run| !run.is_empty());
+        runs
     };
-    let times = points(&|r| r.build_secs);
-    let rates = points(&|r| r.sccache.as_ref().and_then(|s| s.hit_rate));
-    let top = times.iter().map(|p| p.1).fold(1.0_f64, f64::max) * 1.1;
+    let times = runs(&|r| r.build_secs);
+    let rates = runs(&|r| r.sccache.as_ref().and_then(|s| s.hit_rate));
+    let top = times.iter().flatten().map(|p| p.1).fold(1.0_f64, f64::max) * 1.1;
     let xs = 0..number(n + 1);
     let mut svg = String::new();
     {
@@ -211,8 +231,12 @@ pub fn chart(window: &[Record]) -> Result<String> {
             .light_line_style(TRANSPARENT)
             .draw()
             .map_err(|e| fail(&e))?;
-        c.draw_series(LineSeries::new(times, time_color.stroke_width(2)))
-            .map_err(|e| fail(&e))?;
+        for run in times {
+            c.draw_series(run.iter().map(|p| Circle::new(*p, 3, time_color.filled())))
+                .map_err(|e| fail(&e))?;
+            c.draw_series(LineSeries::new(run, time_color.stroke_width(2)))
+                .map_err(|e| fail(&e))?;
+        }
         let mut c = ChartBuilder::on(&lower)
             .caption("sccache hit rate (%)", ("sans-serif", 16))
             .margin(8)
@@ -226,8 +250,12 @@ pub fn chart(window: &[Record]) -> Result<String> {
             .light_line_style(TRANSPARENT)
             .draw()
             .map_err(|e| fail(&e))?;
-        c.draw_series(LineSeries::new(rates, rate_color.stroke_width(2)))
-            .map_err(|e| fail(&e))?;
+        for run in rates {
+            c.draw_series(run.iter().map(|p| Circle::new(*p, 3, rate_color.filled())))
+                .map_err(|e| fail(&e))?;
+            c.draw_series(LineSeries::new(run, rate_color.stroke_width(2)))
+                .map_err(|e| fail(&e))?;
+        }
         root.present().map_err(|e| fail(&e))?;
     }
     Ok(svg)
