@@ -177,10 +177,7 @@ fn parse_buildkit(text: &str) -> Option<Vec<Step>> {
             if steps.iter().any(|(i, _)| i == id) {
                 continue;
             }
-            let stage = match vertex.rsplit_once(' ') {
-                Some((name, counter)) if counter.contains('/') => name,
-                _ => vertex,
-            };
+            let stage = buildkit_stage(vertex);
             if stage != "internal" {
                 steps.push((
                     id.to_string(),
@@ -251,15 +248,14 @@ pub fn cargo(lines: &[String]) -> Cargo {
                 (true, true) => json.workspace_fresh += 1,
             }
         } else if let Some(rest) = t.strip_prefix("Compiling ") {
-            // A path package shows its path: `Compiling name v0.1.0 (/app/...)`.
-            if rest.contains(" (") {
+            if is_path_package(rest) {
                 text.workspace_compiled += 1;
             } else {
                 text.external_compiled += 1;
             }
         } else if let Some(rest) = t.strip_prefix("Fresh ") {
             text.saw_fresh = true;
-            if rest.contains(" (") {
+            if is_path_package(rest) {
                 text.workspace_fresh += 1;
             } else {
                 text.external_fresh += 1;
@@ -271,6 +267,31 @@ pub fn cargo(lines: &[String]) -> Cargo {
     let mut out = if any_json { json } else { text };
     out.secs = secs;
     out
+}
+
+/// Whether `name v1.0.0 (...)` of a `Compiling`/`Fresh` line is a path package: cargo shows
+/// a path package's directory (`(/app/crates/x)`), a git one's URL (`(https://...#rev)`), an
+/// alternative registry's name (`(registry `x`)`) and a crates.io one nothing.
+fn is_path_package(rest: &str) -> bool {
+    let Some((_, source)) = rest.split_once(" (") else {
+        return false;
+    };
+    let bytes = source.as_bytes();
+    source.starts_with('/')
+        || (bytes.len() > 2 && bytes[0].is_ascii_alphabetic() && &bytes[1..3] == b":\\")
+}
+
+/// The stage in a `BuildKit` vertex name: `cook 2/2` is `cook`, and so is `linux/arm64 cook
+/// 2/2` of a multi-platform build.
+fn buildkit_stage(vertex: &str) -> &str {
+    let name = match vertex.rsplit_once(' ') {
+        Some((name, counter)) if counter.contains('/') => name,
+        _ => vertex,
+    };
+    match name.split_once(' ') {
+        Some((platform, rest)) if platform.contains('/') => rest,
+        _ => name,
+    }
 }
 
 /// `Finished `release` profile [optimized] target(s) in 10.79s` (or `in 1m 02s`): the seconds.
@@ -316,6 +337,24 @@ mod tests {
             Some(62.0)
         );
         assert_eq!(finished_secs("Finished soon"), None);
+    }
+
+    #[test]
+    fn path_packages() {
+        assert!(is_path_package("greeting v0.1.0 (/app/crates/greeting)"));
+        assert!(is_path_package(r"app v0.1.0 (C:\w\app)"));
+        assert!(!is_path_package("itoa v1.0.19"));
+        assert!(!is_path_package(
+            "regex v1.0.0 (https://github.com/rust-lang/regex#abcdef12)"
+        ));
+        assert!(!is_path_package("foo v1.0.0 (registry `acme`)"));
+    }
+
+    #[test]
+    fn buildkit_stages() {
+        assert_eq!(buildkit_stage("cook 2/2"), "cook");
+        assert_eq!(buildkit_stage("linux/arm64 cook 2/2"), "cook");
+        assert_eq!(buildkit_stage("stage-1 3/4"), "stage-1");
     }
 
     #[test]
