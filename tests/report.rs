@@ -501,3 +501,55 @@ fn bad_input_is_an_error_that_names_the_file() {
     let err = failure(tmp.path(), &[]);
     assert!(err.contains("nothing to report"), "{err}");
 }
+
+/// The record agrees with the container tests' own reading of the same logs
+/// (tests/common/engine.rs, written for the assertions of tests/containers.rs and
+/// tests/fleet.rs): the cook step's cache and the `Compiling` lines, external and local.
+#[test]
+fn records_agree_with_the_harness_parsers() {
+    use common::engine::{parse_buildah, parse_buildkit};
+    let tmp = tempfile::tempdir().unwrap();
+    for name in [
+        "buildah-registry-runner2.log",
+        "buildah-sccache-runner1.log",
+        "buildah-sccache-runner2.log",
+        "buildkit-cold.log",
+        "buildkit-source-edit.log",
+    ] {
+        let text = std::fs::read_to_string(log(name)).unwrap();
+        let steps = if name.starts_with("buildkit") {
+            parse_buildkit(&text)
+        } else {
+            parse_buildah(&text)
+        };
+        let (mut external, mut local) = (0, 0);
+        for line in steps.iter().flat_map(|s| &s.output) {
+            if let Some(rest) = line.trim_start().strip_prefix("Compiling ") {
+                if rest.contains(" (") {
+                    local += 1;
+                } else {
+                    external += 1;
+                }
+            }
+        }
+        let cook = steps
+            .iter()
+            .find(|s| s.instruction.starts_with("RUN") && s.instruction.contains("prewarm cook"))
+            .unwrap();
+        let json = record(tmp.path(), name, &[]);
+        assert_eq!(json["units"]["external_compiled"], external, "{name}");
+        assert_eq!(json["units"]["workspace_compiled"], local, "{name}");
+        let cook_stage = json["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "cook")
+            .unwrap();
+        assert_eq!(cook_stage["cached"], cook.cached, "{name}");
+        assert_eq!(
+            cook_stage["remote_steps"].as_u64().unwrap() > 0,
+            cook.remote,
+            "{name}"
+        );
+    }
+}
