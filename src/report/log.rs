@@ -3,11 +3,8 @@
 //! INSTRUCTION`, `#N 1.23 output`, `#N CACHED`, `#N DONE 4.5s`; `docker buildx history logs`
 //! prints the same), and cargo's own output, JSON (`--message-format json`) or text.
 
-use serde::Serialize;
-
 /// Which program wrote a log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// buildah or Podman (`buildah build`, `podman build`).
     Buildah,
@@ -17,6 +14,18 @@ pub enum Format {
     CargoJson,
     /// cargo's text output (`Compiling ...`, `Finished ...`).
     CargoText,
+}
+
+impl Format {
+    /// The name in a record (`buildah`, `buildkit`, `cargo-json`, `cargo-text`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Buildah => "buildah",
+            Format::Buildkit => "buildkit",
+            Format::CargoJson => "cargo-json",
+            Format::CargoText => "cargo-text",
+        }
+    }
 }
 
 /// One step of a build.

@@ -143,8 +143,50 @@ pub fn read_sccache_stats(path: &Path) -> Result<sccache::Counts> {
 
 /// The record of the build that `log` shows.
 pub fn record(log: &log::Log, inputs: &Inputs) -> Record {
+    let stages = stages(log);
+    let all_lines: Vec<String> = log
+        .steps
+        .iter()
+        .flat_map(|s| s.output.iter().cloned())
+        .collect();
+    let cargo = log::cargo(&all_lines);
+    let units = Units {
+        counted_from: if cargo.json { "json" } else { "text" }.to_string(),
+        external_compiled: cargo.external_compiled,
+        external_fresh: cargo.saw_fresh.then_some(cargo.external_fresh),
+        workspace_compiled: cargo.workspace_compiled,
+        workspace_fresh: cargo.saw_fresh.then_some(cargo.workspace_fresh),
+    };
+    let sccache = match inputs.sccache {
+        Some(c) => Some(("stats", c)),
+        None => sccache::from_text(all_lines.iter().map(String::as_str)).map(|c| ("log", c)),
+    }
+    .map(|(from, c)| Sccache {
+        from: from.to_string(),
+        requests: c.requests,
+        hits: c.hits,
+        misses: c.misses,
+        hit_rate: c.rate().map(round),
+    });
+    let (build_secs, from) = build_time(log.format, &stages, inputs.build_secs);
+    Record {
+        schema: SCHEMA.to_string(),
+        recorded_at: inputs.recorded_at,
+        label: inputs.label.clone(),
+        format: log.format.name().to_string(),
+        build_secs: build_secs.map(round),
+        build_secs_from: from.map(str::to_string),
+        stages,
+        units,
+        sccache,
+        image_size: inputs.image_size,
+    }
+}
+
+/// The stages of `log`, in the order they started, with their steps and cargo's output in
+/// them counted.
+fn stages(log: &log::Log) -> Vec<Stage> {
     let mut stages: Vec<Stage> = Vec::new();
-    let mut all_lines: Vec<String> = Vec::new();
     for step in &log.steps {
         let at = stages.iter().position(|s| s.name == step.stage);
         let at = at.unwrap_or_else(|| {
@@ -176,48 +218,13 @@ pub fn record(log: &log::Log, inputs: &Inputs) -> Record {
         }
         stage.external_compiled += cargo.external_compiled;
         stage.workspace_compiled += cargo.workspace_compiled;
-        all_lines.extend(step.output.iter().cloned());
     }
     for stage in &mut stages {
         stage.cached = stage.steps > 0 && stage.cached_steps == stage.steps;
         stage.secs = stage.secs.map(round);
         stage.cargo_secs = stage.cargo_secs.map(round);
     }
-    let cargo = log::cargo(&all_lines);
-    let units = Units {
-        counted_from: if cargo.json { "json" } else { "text" }.to_string(),
-        external_compiled: cargo.external_compiled,
-        external_fresh: cargo.saw_fresh.then_some(cargo.external_fresh),
-        workspace_compiled: cargo.workspace_compiled,
-        workspace_fresh: cargo.saw_fresh.then_some(cargo.workspace_fresh),
-    };
-    let sccache = match inputs.sccache {
-        Some(c) => Some(("stats", c)),
-        None => sccache::from_text(all_lines.iter().map(String::as_str)).map(|c| ("log", c)),
-    }
-    .map(|(from, c)| Sccache {
-        from: from.to_string(),
-        requests: c.requests,
-        hits: c.hits,
-        misses: c.misses,
-        hit_rate: c.rate().map(round),
-    });
-    let (build_secs, from) = build_time(log.format, &stages, inputs.build_secs);
-    Record {
-        schema: SCHEMA.to_string(),
-        recorded_at: inputs.recorded_at,
-        label: inputs.label.clone(),
-        format: serde_json::to_value(log.format)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
-        build_secs: build_secs.map(round),
-        build_secs_from: from.map(str::to_string),
-        stages,
-        units,
-        sccache,
-        image_size: inputs.image_size,
-    }
+    stages
 }
 
 /// The build's time and where it comes from: the caller's measurement, else `BuildKit`'s
