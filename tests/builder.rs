@@ -305,6 +305,7 @@ fn ci_workflows_report_each_build() {
             at("actions/upload-artifact@"),
         );
         assert!(build < report && restore < report && report < save && report < upload);
+        assert_eq!(steps[report]["continue-on-error"].as_bool(), Some(true));
         let script = steps[report]["run"].as_str().unwrap();
         let dir = format!("prewarm-report/{job}");
         assert!(
