@@ -14,6 +14,11 @@
 //! written with `prewarm image --ci` (crate sources in the cooked layer, not in a cache mount)
 //! and, for a compilation cache shared between runners, `--sccache=BACKEND` with a remote
 //! backend whose settings come in as the `sccache-env` secret.
+//!
+//! After its build each job runs `prewarm report` on the build's log (`docker buildx history
+//! logs`), puts the summary in the job summary and keeps a history of build records in the
+//! Actions cache (restored by prefix, saved under a new key per run), uploaded as an artifact
+//! with the chart.
 
 use std::fmt::Write as _;
 
@@ -247,6 +252,79 @@ fn common_steps(w: &mut String, image_suffix: &str, registry: &str) {
     let _ = writeln!(w, "            type=sha");
 }
 
+/// The comments above a job's report steps: what `prewarm report` reads, and how the history
+/// gets from one run to the next.
+const REPORT_NOTE: &[&str] = &[
+    "What the caches did (`prewarm report`, run from the prewarm image): this build's record,",
+    "read from BuildKit's log of it (`docker buildx history logs`: the newest build of this",
+    "job's builder), is appended to the branch's build history, and the trend of the last",
+    "builds goes to the job summary (warnings: an sccache hit rate under 80%, a build over",
+    "1.5x the median) and, with the chart (trend.svg) and the record, into an artifact.",
+    "The history travels from run to run in the GitHub Actions cache. An entry can never be",
+    "overwritten, so every run saves a new one under a key ending in its run id and attempt,",
+    "and the next run restores the newest entry whose key starts with its branch's prefix,",
+    "else the default branch's (a new branch starts from that). Superseded entries go unused",
+    "and the cache-cleanup workflow deletes them.",
+];
+
+/// The steps after a job's build that report it and carry its history on (`what` names the
+/// job's image: `rust-builder` or `project`).
+fn report_steps(w: &mut String, what: &str) {
+    let dir = format!("prewarm-report/{what}");
+    let key_prefix = format!("prewarm-history-{what}-");
+    let key = format!("{key_prefix}${{{{ github.ref_name }}}}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}");
+    for line in REPORT_NOTE {
+        let _ = writeln!(w, "      # {line}");
+    }
+    let _ = writeln!(w, "      - name: Restore the {what} build history");
+    let _ = writeln!(w, "        uses: actions/cache/restore@v5");
+    let _ = writeln!(w, "        with:");
+    let _ = writeln!(w, "          path: {dir}/history.jsonl");
+    let _ = writeln!(w, "          key: {key}");
+    let _ = writeln!(w, "          restore-keys: |");
+    let _ = writeln!(w, "            {key_prefix}${{{{ github.ref_name }}}}-");
+    let _ = writeln!(
+        w,
+        "            {key_prefix}${{{{ github.event.repository.default_branch }}}}-"
+    );
+    let _ = writeln!(w, "      - name: Report what the caches did");
+    let _ = writeln!(
+        w,
+        "        # The image is built and pushed by now: a report that fails does not fail the job."
+    );
+    let _ = writeln!(w, "        continue-on-error: true");
+    let _ = writeln!(w, "        run: |");
+    let _ = writeln!(w, "          mkdir -p {dir}");
+    let _ = writeln!(w, "          docker buildx history logs > {dir}/build.log");
+    let _ = writeln!(
+        w,
+        "          docker run --rm --user \"$(id -u):$(id -g)\" -v \"$PWD/{dir}:/report\" -w /report \\"
+    );
+    let _ = writeln!(
+        w,
+        "            {} report --log build.log --label \"${{GITHUB_SHA::12}}\" \\",
+        crate::image::default_prewarm_image()
+    );
+    let _ = writeln!(
+        w,
+        "            --history history.jsonl --chart trend.svg --summary summary.md > {dir}/record.json"
+    );
+    let _ = writeln!(
+        w,
+        "          cat {dir}/summary.md >> \"$GITHUB_STEP_SUMMARY\""
+    );
+    let _ = writeln!(w, "      - name: Save the {what} build history");
+    let _ = writeln!(w, "        uses: actions/cache/save@v5");
+    let _ = writeln!(w, "        with:");
+    let _ = writeln!(w, "          path: {dir}/history.jsonl");
+    let _ = writeln!(w, "          key: {key}");
+    let _ = writeln!(w, "      - name: Keep the {what} build report");
+    let _ = writeln!(w, "        uses: actions/upload-artifact@v6");
+    let _ = writeln!(w, "        with:");
+    let _ = writeln!(w, "          name: prewarm-report-{what}");
+    let _ = writeln!(w, "          path: {dir}/");
+}
+
 /// The `sccache-env` secret of a Dockerfile written with `prewarm image --sccache=BACKEND`
 /// (a remote backend), from the repository secret `SCCACHE_ENV`; unused by other Dockerfiles.
 const SCCACHE_SECRET: &str = "          # A remote sccache (`prewarm image --sccache=redis`, say) reads its endpoint and\n          # credentials from this secret, never from a layer: set the repository secret SCCACHE_ENV\n          # to its KEY=VALUE lines (SCCACHE_REDIS_ENDPOINT=..., say). Hosted runners keep no\n          # sccache directory, so only a remote backend is shared between jobs.\n          secrets: |\n            sccache-env=${{ secrets.SCCACHE_ENV }}\n";
@@ -307,6 +385,7 @@ pub fn render_images(opts: &GithubOptions) -> String {
         "/rust-builder",
         opts.refresh_cron.is_some(),
     );
+    report_steps(&mut w, "rust-builder");
     if let Some(file) = &opts.dockerfile {
         w.push_str("\n  project:\n    name: project image\n    needs: rust-builder\n");
         w.push_str(SKIP_OWN_PULL_REQUESTS);
@@ -322,6 +401,7 @@ pub fn render_images(opts: &GithubOptions) -> String {
             false,
         );
         w.push_str(SCCACHE_SECRET);
+        report_steps(&mut w, "project");
     }
     w
 }

@@ -100,6 +100,8 @@ pub enum Command {
     Image(cmd::image::ImageArgs),
     #[allow(missing_docs)] // reason: `BuilderReportArgs` carries the help (summary, example)
     BuilderReport(cmd::builder_report::BuilderReportArgs),
+    #[allow(missing_docs)] // reason: `ReportArgs` carries the help (summary, paragraph, example)
+    Report(cmd::report::ReportArgs),
     /// Write CI workflows with a layered cache, and self-hosted runners on Kubernetes.
     #[command(subcommand)]
     Ci(cmd::ci::CiCommand),
@@ -148,6 +150,7 @@ pub fn run(cli: &Cli) -> crate::Result<()> {
         Command::Check(args) => cmd::check::run(args),
         Command::Tier(args) => cmd::tier::run(args),
         Command::Image(args) => cmd::image::run(args),
+        Command::Report(args) => cmd::report::run(args),
         Command::BuilderReport(args) => cmd::builder_report::run(args),
         Command::Ci(command) => cmd::ci::run(command),
     }

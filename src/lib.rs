@@ -16,7 +16,8 @@
 //!   (removing the workspace's own artifacts at exact paths), [`record`] (the cook record:
 //!   capture, storage, diff);
 //! - proving: [`verify`] (cook, overlay, build, count), [`probe`] (`--edits`), [`reasons`] and
-//!   [`category`] (why a unit rebuilt), [`messages`] (cargo's JSON);
+//!   [`category`] (why a unit rebuilt), [`messages`] (cargo's JSON), [`report`] (what the
+//!   caches did in a build, read from its log, and the trend over a history of builds);
 //! - generating: [`dockerfile`] (the one Dockerfile model in `dockerfile::model`, its checks and
 //!   quoting, the project image's stages in `dockerfile::project`, the `.dockerignore`),
 //!   [`image`] (`prewarm image`'s options resolved against the workspace into a
@@ -60,6 +61,7 @@ pub mod prune;
 pub mod reasons;
 pub mod recipe;
 pub mod record;
+pub mod report;
 pub mod runners;
 pub mod secrets;
 pub mod skeleton;

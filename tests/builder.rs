@@ -276,6 +276,82 @@ fn ci_workflows_parse_as_yaml() {
     assert!(only_builder["jobs"].get("project").is_none());
 }
 
+/// Issue 10, 5.3: each job reports its build with `prewarm report` from the prewarm image of
+/// this version, carries the history on through the GitHub Actions cache (restored before the
+/// report, saved after it, under one key per run) and keeps the report as an artifact.
+#[test]
+fn ci_workflows_report_each_build() {
+    let images = yaml(&ci::render_images(&GithubOptions::default()));
+    for job in ["rust-builder", "project"] {
+        let steps = steps(&images, job);
+        let at = |action: &str| {
+            steps
+                .iter()
+                .position(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(action)))
+                .unwrap_or_else(|| panic!("job {job} has a step using {action}"))
+        };
+        let report = steps
+            .iter()
+            .position(|s| {
+                s["run"]
+                    .as_str()
+                    .is_some_and(|r| r.contains(" report --log "))
+            })
+            .unwrap_or_else(|| panic!("job {job} runs prewarm report"));
+        let (build, restore, save, upload) = (
+            at("docker/build-push-action@"),
+            at("actions/cache/restore@"),
+            at("actions/cache/save@"),
+            at("actions/upload-artifact@"),
+        );
+        assert!(build < report && restore < report && report < save && report < upload);
+        assert_eq!(steps[report]["continue-on-error"].as_bool(), Some(true));
+        let script = steps[report]["run"].as_str().unwrap();
+        let dir = format!("prewarm-report/{job}");
+        assert!(
+            script.contains(&format!("docker buildx history logs > {dir}/build.log")),
+            "{script}"
+        );
+        assert!(
+            script.contains(&format!(
+                "{} report --log build.log",
+                prewarm::image::default_prewarm_image()
+            )),
+            "{script}"
+        );
+        assert!(
+            script.contains("--history history.jsonl") && script.contains("$GITHUB_STEP_SUMMARY")
+        );
+        let (restore, save) = (&steps[restore]["with"], &steps[save]["with"]);
+        let history = format!("{dir}/history.jsonl");
+        assert_eq!(restore["path"].as_str(), Some(history.as_str()));
+        assert_eq!(save["path"].as_str(), Some(history.as_str()));
+        // One new entry per run (entries are immutable); the newest of the branch, else of the
+        // default branch, is restored.
+        let key = restore["key"].as_str().unwrap();
+        assert_eq!(save["key"].as_str(), Some(key));
+        assert!(
+            key.ends_with("${{ github.run_id }}-${{ github.run_attempt }}"),
+            "{key}"
+        );
+        let prefix = format!("prewarm-history-{job}-");
+        assert_eq!(
+            lines(&restore["restore-keys"]),
+            [
+                format!("{prefix}${{{{ github.ref_name }}}}-"),
+                format!("{prefix}${{{{ github.event.repository.default_branch }}}}-"),
+            ]
+        );
+        assert!(key.starts_with(&format!("{prefix}${{{{ github.ref_name }}}}-")));
+        let upload = &steps[upload]["with"];
+        assert_eq!(upload["path"].as_str(), Some(format!("{dir}/").as_str()));
+        assert_eq!(
+            upload["name"].as_str(),
+            Some(format!("prewarm-report-{job}").as_str())
+        );
+    }
+}
+
 #[test]
 fn ci_github_writes_workflows_that_pass_actionlint() {
     let actionlint = tool("actionlint");

@@ -25,6 +25,7 @@ fn help_texts() {
         ("help_prewarm", &["--help"][..]),
         ("help_recipe", &["recipe", "--help"][..]),
         ("help_cook", &["cook", "--help"][..]),
+        ("help_report", &["report", "--help"][..]),
     ] {
         insta::assert_snapshot!(name, help(args));
     }

@@ -8,5 +8,6 @@ pub mod cook;
 pub mod deps;
 pub mod image;
 pub mod recipe;
+pub mod report;
 pub mod tier;
 pub mod verify;
