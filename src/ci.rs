@@ -49,6 +49,9 @@ pub struct GithubOptions {
     /// When the builder image is rebuilt without its layer cache (cron, UTC), so that its
     /// prewarmed crates move to their newest versions; `None`: never on a schedule.
     pub refresh_cron: Option<String>,
+    /// The project's Dockerfile builds FROM `ARG BUILDER_IMAGE` (`prewarm image
+    /// --builder-image`): the project job passes the digest the builder job pushed.
+    pub builder_arg: bool,
 }
 
 impl Default for GithubOptions {
@@ -62,6 +65,7 @@ impl Default for GithubOptions {
             retention_days: 7,
             cron: "0 2 * * 0".to_string(),
             refresh_cron: Some("0 3 * * 1".to_string()),
+            builder_arg: false,
         }
     }
 }
@@ -140,19 +144,46 @@ const CACHE_NOTE: &[&str] = &[
     "Read: this branch's scope, then the shared scope, then the registry cache.",
 ];
 
+/// The comment on the project build's `build-args`.
+const FROM_BUILDER_NOTE: [&str; 4] = [
+    "FROM the rust-builder image the job before pushed, by its digest (the Dockerfile's",
+    "ARG BUILDER_IMAGE, written by `prewarm image --builder-image`): the prewarmed units",
+    "are the ones just built. A pull request pushes nothing, so it builds FROM the",
+    "Dockerfile's default, the builder the default branch pushed.",
+];
+
 /// One `docker/build-push-action` step with the three-layer cache; `scope` names the GitHub
 /// Actions cache scope, `suffix` the image under `$IMAGE` (`/rust-builder`, or none).
-fn build_step(
-    w: &mut String,
-    name: &str,
-    file: &str,
-    context: &str,
-    scope: &str,
-    suffix: &str,
+struct BuildStep<'a> {
+    name: &'a str,
+    file: &'a str,
+    context: &'a str,
+    scope: &'a str,
+    suffix: &'a str,
+    /// Rebuild without the layer cache on the schedule.
     refresh: bool,
-) {
+    /// The step's `id` (its outputs, the pushed digest among them, are read by that name).
+    id: Option<&'a str>,
+    /// Build FROM the builder image the `rust-builder` job pushed (`ARG BUILDER_IMAGE`).
+    from_builder: bool,
+}
+
+fn build_step(w: &mut String, step: &BuildStep<'_>) {
+    let BuildStep {
+        name,
+        file,
+        context,
+        scope,
+        suffix,
+        refresh,
+        id,
+        from_builder,
+    } = *step;
     let cache_ref = format!("${{{{ env.IMAGE }}}}{suffix}:cache");
     let _ = writeln!(w, "      - name: {name}");
+    if let Some(id) = id {
+        let _ = writeln!(w, "        id: {id}");
+    }
     let _ = writeln!(w, "        uses: docker/build-push-action@v7");
     let _ = writeln!(w, "        with:");
     let _ = writeln!(w, "          context: {}", q(context));
@@ -163,6 +194,15 @@ fn build_step(
     );
     let _ = writeln!(w, "          tags: ${{{{ steps.meta.outputs.tags }}}}");
     let _ = writeln!(w, "          labels: ${{{{ steps.meta.outputs.labels }}}}");
+    if from_builder {
+        for line in FROM_BUILDER_NOTE {
+            let _ = writeln!(w, "          # {line}");
+        }
+        let _ = writeln!(
+            w,
+            "          build-args: ${{{{ github.event_name != 'pull_request' && format('BUILDER_IMAGE={{0}}/rust-builder@{{1}}', env.IMAGE, needs.rust-builder.outputs.digest) || '' }}}}"
+        );
+    }
     if refresh {
         let _ = writeln!(w, "          # The scheduled run rebuilds every layer: the prewarmed crates move to their");
         let _ = writeln!(
@@ -374,16 +414,25 @@ pub fn render_images(opts: &GithubOptions) -> String {
     w.push_str("\njobs:\n");
     w.push_str("  rust-builder:\n    name: rust-builder image\n");
     w.push_str(SKIP_OWN_PULL_REQUESTS);
-    w.push_str("    runs-on: ubuntu-latest\n    timeout-minutes: 60\n    steps:\n");
+    w.push_str("    runs-on: ubuntu-latest\n    timeout-minutes: 60\n");
+    if opts.builder_arg {
+        w.push_str("    # The pushed image's digest, for the project image to build FROM.\n");
+        w.push_str("    outputs:\n      digest: ${{ steps.build.outputs.digest }}\n");
+    }
+    w.push_str("    steps:\n");
     common_steps(&mut w, "/rust-builder", &opts.registry);
     build_step(
         &mut w,
-        "Build the rust-builder image",
-        &opts.builder_dockerfile,
-        &opts.context,
-        "rust-builder",
-        "/rust-builder",
-        opts.refresh_cron.is_some(),
+        &BuildStep {
+            name: "Build the rust-builder image",
+            file: &opts.builder_dockerfile,
+            context: &opts.context,
+            scope: "rust-builder",
+            suffix: "/rust-builder",
+            refresh: opts.refresh_cron.is_some(),
+            id: opts.builder_arg.then_some("build"),
+            from_builder: false,
+        },
     );
     report_steps(&mut w, "rust-builder");
     if let Some(file) = &opts.dockerfile {
@@ -393,12 +442,16 @@ pub fn render_images(opts: &GithubOptions) -> String {
         common_steps(&mut w, "", &opts.registry);
         build_step(
             &mut w,
-            "Build the project image",
-            file,
-            &opts.context,
-            "project",
-            "",
-            false,
+            &BuildStep {
+                name: "Build the project image",
+                file,
+                context: &opts.context,
+                scope: "project",
+                suffix: "",
+                refresh: false,
+                id: None,
+                from_builder: opts.builder_arg,
+            },
         );
         w.push_str(SCCACHE_SECRET);
         report_steps(&mut w, "project");

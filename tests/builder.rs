@@ -415,6 +415,88 @@ fn ci_github_writes_workflows_that_pass_actionlint() {
     }
 }
 
+/// Issue 10, 3.2: with a project Dockerfile written by `prewarm image --builder-image`, the
+/// project job builds FROM the digest the rust-builder job pushed (a build argument on pushes,
+/// the Dockerfile's default on pull requests); actionlint checks the expressions and the job
+/// outputs they read. Without it, no build argument is passed.
+#[test]
+fn ci_github_builds_the_project_from_the_builder_digest() {
+    let actionlint = tool("actionlint");
+    let repo_dir = common::ci_repo();
+    let (_fixture, app) = common::fixture("single");
+    for entry in std::fs::read_dir(&app).unwrap() {
+        let entry = entry.unwrap();
+        let to = repo_dir.path().join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), to).unwrap();
+        }
+    }
+    run_ok(
+        prewarm()
+            .args([
+                "image",
+                "--force",
+                "--release",
+                "--builder-image",
+                "ghcr.io/acme/shop/rust-builder:main",
+            ])
+            .current_dir(repo_dir.path()),
+    );
+    let out = prewarm()
+        .args(["ci", "github", "--image", "acme/shop"])
+        .current_dir(repo_dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("builds FROM ARG BUILDER_IMAGE"), "{stderr}");
+    let file = repo_dir
+        .path()
+        .join(".github/workflows")
+        .join(ci::IMAGES_WORKFLOW);
+    let images = yaml(&std::fs::read_to_string(&file).unwrap());
+    assert_eq!(
+        images["jobs"]["rust-builder"]["outputs"]["digest"].as_str(),
+        Some("${{ steps.build.outputs.digest }}")
+    );
+    let builder_step = step_using(steps(&images, "rust-builder"), "docker/build-push-action@");
+    assert_eq!(builder_step["id"].as_str(), Some("build"));
+    let build = &step_using(steps(&images, "project"), "docker/build-push-action@")["with"];
+    let args = build["build-args"].as_str().unwrap();
+    assert!(
+        args.contains("BUILDER_IMAGE={0}/rust-builder@{1}")
+            && args.contains("needs.rust-builder.outputs.digest")
+            && args.contains("github.event_name != 'pull_request'"),
+        "{args}"
+    );
+    run_ok(
+        Command::new(&actionlint)
+            .arg("-no-color")
+            .arg(&file)
+            .current_dir(repo_dir.path()),
+    );
+
+    // A Dockerfile FROM a plain Rust image: no build argument, and a note that says how.
+    run_ok(
+        prewarm()
+            .args(["image", "--force", "--release"])
+            .current_dir(repo_dir.path()),
+    );
+    let out = prewarm()
+        .args(["ci", "github", "--image", "acme/shop"])
+        .current_dir(repo_dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--builder-image"), "{stderr}");
+    let images = yaml(&std::fs::read_to_string(&file).unwrap());
+    assert!(images["jobs"]["rust-builder"].get("outputs").is_none());
+    let build = &step_using(steps(&images, "project"), "docker/build-push-action@")["with"];
+    assert!(build.get("build-args").is_none(), "{build:?}");
+}
+
 #[test]
 fn ci_github_refuses_foreign_workflows_and_missing_dockerfiles() {
     let repo_dir = common::ci_repo();

@@ -72,6 +72,23 @@ fn generated_workflows_pass_the_workflow_schema() {
     files.sort();
     assert!(!files.is_empty());
     schema_check(&files);
+    // The project job FROM the builder's digest (a Dockerfile with `ARG BUILDER_IMAGE`).
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "ARG BUILDER_IMAGE=ghcr.io/acme/shop/rust-builder:main\nFROM ${BUILDER_IMAGE}\n",
+    )
+    .unwrap();
+    run_ok(
+        prewarm_command()
+            .args(["ci", "github", "--image", "acme/shop"])
+            .current_dir(dir.path()),
+    );
+    let images = std::fs::read_to_string(out.join("images.yml")).unwrap();
+    assert!(
+        images.contains("needs.rust-builder.outputs.digest"),
+        "{images}"
+    );
+    schema_check(&files);
 }
 
 /// `[package.metadata.binstall]`'s template with binstall's placeholders filled in.

@@ -152,6 +152,7 @@ impl GithubArgs {
             retention_days: self.retention_days,
             cron: self.cron.clone(),
             refresh_cron: (!self.no_refresh).then(|| self.refresh_cron.clone()),
+            builder_arg: false,
         })
     }
 }
@@ -278,6 +279,31 @@ fn check_dockerfiles(opts: &GithubOptions, root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether the project's Dockerfile builds FROM `ARG BUILDER_IMAGE` (`prewarm image
+/// --builder-image`); says what the project job will do either way.
+fn builds_from_builder(opts: &GithubOptions, root: &Path) -> Result<bool> {
+    let Some(file) = &opts.dockerfile else {
+        return Ok(false);
+    };
+    let path = root.join(file);
+    let text = crate::fs::read_to_string(&path)?;
+    let arg = format!("ARG {}=", crate::dockerfile::BUILDER_ARG);
+    let yes = text.lines().any(|l| l.starts_with(&arg));
+    if yes {
+        crate::status!(
+            "`{}` builds FROM ARG {}: the project job builds it FROM the digest the rust-builder job pushes",
+            path.display(),
+            crate::dockerfile::BUILDER_ARG
+        );
+    } else {
+        crate::status!(
+            "note: `{}` does not build FROM the rust-builder image, so the project job reuses none of its units (write it with `prewarm image --builder-image <registry>/<image>/rust-builder:<default branch>`)",
+            path.display()
+        );
+    }
+    Ok(yes)
+}
+
 /// Writes `files` into `dir`, each only over a file prewarm wrote (one with the marker in its
 /// first lines) unless `force`.
 fn write_files(dir: &Path, files: Vec<(&str, String)>, what: &str, force: bool) -> Result<()> {
@@ -312,9 +338,10 @@ fn repo_root() -> Result<PathBuf> {
 pub fn run(command: &CiCommand) -> Result<()> {
     match command {
         CiCommand::Github(args) => {
-            let opts = args.options()?;
+            let mut opts = args.options()?;
             let root = repo_root()?;
             check_dockerfiles(&opts, &root)?;
+            opts.builder_arg = builds_from_builder(&opts, &root)?;
             let dir = args
                 .output_dir
                 .clone()
