@@ -172,6 +172,11 @@ fn ci_workflow_snapshots() {
     let opts = GithubOptions::default();
     insta::assert_snapshot!("ci_images", ci::render_images(&opts));
     insta::assert_snapshot!("ci_cache_cleanup", ci::render_cleanup(&opts));
+    let with_tests = GithubOptions {
+        test_job: true,
+        ..GithubOptions::default()
+    };
+    insta::assert_snapshot!("ci_images_test_job", ci::render_images(&with_tests));
 }
 
 #[test]
@@ -360,10 +365,19 @@ fn ci_github_writes_workflows_that_pass_actionlint() {
     let sub = repo_dir.path().join("src/deep");
     std::fs::create_dir_all(&sub).unwrap();
     let out = repo_dir.path().join(".github/workflows");
+    // The label of a self-hosted scale set, as actionlint wants such labels declared.
+    std::fs::create_dir_all(repo_dir.path().join(".github")).unwrap();
+    std::fs::write(
+        repo_dir.path().join(".github/actionlint.yaml"),
+        "self-hosted-runner:\n  labels:\n    - rust-runners\n",
+    )
+    .unwrap();
     for extra in [
         &[][..],
         &["--no-project"][..],
         &["--registry", "registry.example.com"][..],
+        &["--jobs", "test"][..],
+        &["--jobs", "test", "--test-runs-on", "rust-runners"][..],
     ] {
         run_ok(
             prewarm()
@@ -702,6 +716,128 @@ fn builder_image_is_built_and_a_project_from_it_reuses_every_unit() {
 
     assert_builder_report(&fixture, expected);
     assert_project_image_from_builder(&fixture, expected);
+    assert_test_job_in_builder(&fixture);
+}
+
+/// sccache's `Cache hits` and `Cache misses` counts in `--show-stats` text.
+fn sccache_counts(text: &str) -> Option<(u64, u64)> {
+    let count = |label: &str| {
+        text.lines().find_map(|l| {
+            let rest = l.strip_prefix(label)?;
+            if !rest.starts_with(' ') {
+                return None;
+            }
+            rest.trim().parse::<u64>().ok()
+        })
+    };
+    Some((count("Cache hits")?, count("Cache misses")?))
+}
+
+/// Issue 10, 4.2: the very commands of the `test` job that `prewarm ci github --jobs test`
+/// writes (read from the workflow, with its environment) run in a container of the builder
+/// image, twice, with sccache's directory bind-mounted from the host as the job's cache would
+/// restore it: both runs pass, the release build finds every external unit prewarmed, and the
+/// second run's sccache hit rate is higher.
+fn assert_test_job_in_builder(fixture: &Path) {
+    let workflow = yaml(&ci::render_images(&GithubOptions {
+        test_job: true,
+        ..GithubOptions::default()
+    }));
+    let job = &workflow["jobs"]["test"];
+    let env: Vec<String> = job["env"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("{}={}", k.as_str().unwrap(), v.as_str().unwrap()))
+        .collect();
+    let sccache_dir = job["env"]["SCCACHE_DIR"].as_str().unwrap().to_string();
+    let commands: Vec<(String, String)> = job["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s["name"].as_str()?.to_string(),
+                s["run"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    assert_eq!(commands.len(), ci::test_job::COMMANDS.len(), "{job:?}");
+    let cache = tempfile::tempdir().unwrap();
+    let port = (20_000 + std::process::id() % 20_000 + 1).to_string();
+    let mut rates = Vec::new();
+    for run in 1..=2 {
+        let ctr = run_ok(Command::new("buildah").args(["from", "--pull=never", "-q", BUILDER_TAG]));
+        let ctr = ctr.trim().to_string();
+        run_ok(
+            Command::new("buildah")
+                .arg("copy")
+                .arg(&ctr)
+                .arg(fixture)
+                .arg("/src/app"),
+        );
+        let mut outputs = Vec::new();
+        for (name, command) in &commands {
+            let mut c = Command::new("buildah");
+            c.args(["run", "--isolation", "chroot", "--workingdir", "/src/app"])
+                .arg("-v")
+                .arg(format!("{}:{sccache_dir}", cache.path().display()));
+            for e in &env {
+                c.args(["--env", e]);
+            }
+            c.args(["--env", &format!("SCCACHE_SERVER_PORT={port}")]);
+            let out = c
+                .arg(&ctr)
+                .args(["--", "sh", "-c", command])
+                .output()
+                .unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                out.status.success(),
+                "run {run}, step {name} (`{command}`):\n{text}"
+            );
+            outputs.push((name.clone(), text));
+        }
+        let _ = Command::new("buildah")
+            .args(["run", "--isolation", "chroot"])
+            .args(["--env", &format!("SCCACHE_SERVER_PORT={port}")])
+            .args([&ctr, "--", "sccache", "--stop-server"])
+            .output();
+        let _ = Command::new("buildah").args(["rm", &ctr]).output();
+        let release = &outputs
+            .iter()
+            .find(|(n, _)| n == "Release build")
+            .unwrap()
+            .1;
+        let external: Vec<&str> = release
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("Compiling "))
+            .filter(|r| !r.contains(" ("))
+            .collect();
+        assert!(
+            external.is_empty(),
+            "run {run}: the release build compiled external crates the builder prewarmed: {external:?}\n{release}"
+        );
+        let stats = &outputs.last().unwrap().1;
+        let (hits, misses) =
+            sccache_counts(stats).unwrap_or_else(|| panic!("no sccache counts:\n{stats}"));
+        assert!(hits + misses > 0, "sccache saw no compilation:\n{stats}");
+        #[allow(clippy::cast_precision_loss)] // reason: counts far below 2^52
+        let rate = hits as f64 / (hits + misses) as f64;
+        eprintln!(
+            "test job in the builder image, run {run}: sccache {hits} hits, {misses} misses ({:.0}%)",
+            rate * 100.0
+        );
+        rates.push(rate);
+    }
+    assert!(
+        rates[1] > rates[0],
+        "the second run should hit sccache's cache more: {rates:?}"
+    );
 }
 
 /// Issue 10, 3: the project image `prewarm image --builder-image` writes, FROM the builder

@@ -92,6 +92,22 @@ pub struct GithubArgs {
     /// The build context, relative to the repository root.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub context: String,
+    /// More jobs: `test` runs clippy, the tests (cargo-nextest where the image has it) and a
+    /// release build inside the rust-builder image, with sccache.
+    #[arg(long, value_enum, value_name = "JOB")]
+    pub jobs: Vec<Job>,
+    /// Run the `test` job on this self-hosted runner label (e.g. the scale set of `prewarm ci
+    /// runners`), whose caches are volumes at /cache/{cargo,sccache,rustup}, instead of in a
+    /// container on a hosted runner.
+    #[arg(long, value_name = "LABEL", requires = "jobs")]
+    pub test_runs_on: Option<String>,
+}
+
+/// A job `prewarm ci github` can add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Job {
+    /// clippy, the tests and a release build in the rust-builder image.
+    Test,
 }
 
 impl GithubArgs {
@@ -110,6 +126,7 @@ impl GithubArgs {
         ]
         .into_iter()
         .chain(self.image.as_deref().map(|i| ("--image", i)))
+        .chain(self.test_runs_on.as_deref().map(|l| ("--test-runs-on", l)))
         {
             if !plain(value) {
                 return Err(
@@ -153,6 +170,8 @@ impl GithubArgs {
             cron: self.cron.clone(),
             refresh_cron: (!self.no_refresh).then(|| self.refresh_cron.clone()),
             builder_arg: false,
+            test_job: self.jobs.contains(&Job::Test),
+            test_runs_on: self.test_runs_on.clone(),
         })
     }
 }

@@ -22,6 +22,8 @@
 
 use std::fmt::Write as _;
 
+pub mod test_job;
+
 /// The file names `prewarm ci github` writes into its output directory.
 pub const IMAGES_WORKFLOW: &str = "images.yml";
 /// The cache-cleanup workflow's file name.
@@ -52,6 +54,11 @@ pub struct GithubOptions {
     /// The project's Dockerfile builds FROM `ARG BUILDER_IMAGE` (`prewarm image
     /// --builder-image`): the project job passes the digest the builder job pushed.
     pub builder_arg: bool,
+    /// `--jobs test`: a job that runs clippy, the tests and a release build inside the
+    /// builder image ([`test_job`]).
+    pub test_job: bool,
+    /// `--test-runs-on`: the self-hosted runner label of that job (none: a hosted runner).
+    pub test_runs_on: Option<String>,
 }
 
 impl Default for GithubOptions {
@@ -66,6 +73,8 @@ impl Default for GithubOptions {
             cron: "0 2 * * 0".to_string(),
             refresh_cron: Some("0 3 * * 1".to_string()),
             builder_arg: false,
+            test_job: false,
+            test_runs_on: None,
         }
     }
 }
@@ -117,6 +126,12 @@ pub fn command_line(opts: &GithubOptions) -> String {
     }
     if opts.cron != d.cron {
         let _ = write!(cmd, " --cron '{}'", opts.cron);
+    }
+    if opts.test_job {
+        cmd.push_str(" --jobs test");
+    }
+    if let Some(label) = &opts.test_runs_on {
+        let _ = write!(cmd, " --test-runs-on {label}");
     }
     if opts.refresh_cron != d.refresh_cron {
         match &opts.refresh_cron {
@@ -415,9 +430,10 @@ pub fn render_images(opts: &GithubOptions) -> String {
     w.push_str("  rust-builder:\n    name: rust-builder image\n");
     w.push_str(SKIP_OWN_PULL_REQUESTS);
     w.push_str("    runs-on: ubuntu-latest\n    timeout-minutes: 60\n");
-    if opts.builder_arg {
-        w.push_str("    # The pushed image's digest, for the project image to build FROM.\n");
+    if opts.builder_arg || opts.test_job {
+        w.push_str("    # The pushed image, for the jobs that build or run FROM it.\n");
         w.push_str("    outputs:\n      digest: ${{ steps.build.outputs.digest }}\n");
+        w.push_str("      image: ${{ github.event_name != 'pull_request' && format('{0}/rust-builder@{1}', env.IMAGE, steps.build.outputs.digest) || format('{0}/rust-builder:{1}', env.IMAGE, github.event.repository.default_branch) }}\n");
     }
     w.push_str("    steps:\n");
     common_steps(&mut w, "/rust-builder", &opts.registry);
@@ -430,7 +446,7 @@ pub fn render_images(opts: &GithubOptions) -> String {
             scope: "rust-builder",
             suffix: "/rust-builder",
             refresh: opts.refresh_cron.is_some(),
-            id: opts.builder_arg.then_some("build"),
+            id: (opts.builder_arg || opts.test_job).then_some("build"),
             from_builder: false,
         },
     );
@@ -455,6 +471,9 @@ pub fn render_images(opts: &GithubOptions) -> String {
         );
         w.push_str(SCCACHE_SECRET);
         report_steps(&mut w, "project");
+    }
+    if opts.test_job {
+        test_job::render(&mut w, opts.test_runs_on.as_deref(), opts.registry == GHCR);
     }
     w
 }
