@@ -218,43 +218,30 @@ pub fn chart(window: &[Record]) -> Result<String> {
         let (upper, lower) = root.split_vertically(240);
         let time_color = RGBColor(TIME_COLOR.0, TIME_COLOR.1, TIME_COLOR.2);
         let rate_color = RGBColor(RATE_COLOR.0, RATE_COLOR.1, RATE_COLOR.2);
-        let mut c = ChartBuilder::on(&upper)
-            .caption("build time (s)", ("sans-serif", 16))
-            .margin(8)
-            .x_label_area_size(24)
-            .y_label_area_size(48)
-            .build_cartesian_2d(xs.clone(), 0.0..top)
-            .map_err(|e| fail(&e))?;
-        c.configure_mesh()
-            .x_desc("build")
-            .disable_x_mesh()
-            .light_line_style(TRANSPARENT)
-            .draw()
-            .map_err(|e| fail(&e))?;
-        for run in times {
-            c.draw_series(run.iter().map(|p| Circle::new(*p, 3, time_color.filled())))
+        let panels = [
+            (&upper, "build time (s)", top, &times, time_color),
+            (&lower, "sccache hit rate (%)", 100.0, &rates, rate_color),
+        ];
+        for (area, caption, top, series, color) in panels {
+            let mut c = ChartBuilder::on(area)
+                .caption(caption, ("sans-serif", 16))
+                .margin(8)
+                .x_label_area_size(24)
+                .y_label_area_size(48)
+                .build_cartesian_2d(xs.clone(), 0.0..top)
                 .map_err(|e| fail(&e))?;
-            c.draw_series(LineSeries::new(run, time_color.stroke_width(2)))
+            c.configure_mesh()
+                .x_desc("build")
+                .disable_x_mesh()
+                .light_line_style(TRANSPARENT)
+                .draw()
                 .map_err(|e| fail(&e))?;
-        }
-        let mut c = ChartBuilder::on(&lower)
-            .caption("sccache hit rate (%)", ("sans-serif", 16))
-            .margin(8)
-            .x_label_area_size(24)
-            .y_label_area_size(48)
-            .build_cartesian_2d(xs, 0.0..100.0)
-            .map_err(|e| fail(&e))?;
-        c.configure_mesh()
-            .x_desc("build")
-            .disable_x_mesh()
-            .light_line_style(TRANSPARENT)
-            .draw()
-            .map_err(|e| fail(&e))?;
-        for run in rates {
-            c.draw_series(run.iter().map(|p| Circle::new(*p, 3, rate_color.filled())))
-                .map_err(|e| fail(&e))?;
-            c.draw_series(LineSeries::new(run, rate_color.stroke_width(2)))
-                .map_err(|e| fail(&e))?;
+            for run in series {
+                c.draw_series(run.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                    .map_err(|e| fail(&e))?;
+                c.draw_series(LineSeries::new(run.clone(), color.stroke_width(2)))
+                    .map_err(|e| fail(&e))?;
+            }
         }
         root.present().map_err(|e| fail(&e))?;
     }
