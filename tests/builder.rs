@@ -719,6 +719,69 @@ fn builder_image_is_built_and_a_project_from_it_reuses_every_unit() {
     assert_test_job_in_builder(&fixture);
 }
 
+/// One run of the test job's `commands` in a fresh container of the builder image with the
+/// job's `env`, sccache's directory bind-mounted (`mount`): each step's name and output.
+fn run_test_job(
+    run: u32,
+    fixture: &Path,
+    commands: &[(String, String)],
+    env: &[String],
+    mount: &str,
+    port: &str,
+) -> Vec<(String, String)> {
+    use std::fmt::Write as _;
+    let ctr = run_ok(Command::new("buildah").args(["from", "--pull=never", "-q", BUILDER_TAG]));
+    let ctr = ctr.trim().to_string();
+    run_ok(
+        Command::new("buildah")
+            .arg("copy")
+            .arg(&ctr)
+            .arg(fixture)
+            .arg("/src/app"),
+    );
+    // One session for the job's steps, as a job's steps share its container: sccache's
+    // server, started by the first compile, must not outlive the container's mounts
+    // (each `buildah run` gets fresh ones). A marker line starts each step's output, and
+    // stderr joins stdout so that the two stay in order.
+    let mut script = String::from("set -e\nexec 2>&1\n");
+    for (name, command) in commands {
+        let _ = writeln!(script, "echo '::step {name}'\n{command}");
+    }
+    script.push_str("sccache --stop-server >/dev/null\n");
+    let mut c = Command::new("buildah");
+    c.args(["run", "--isolation", "chroot", "--workingdir", "/src/app"])
+        .args(["-v", mount]);
+    for e in env {
+        c.args(["--env", e]);
+    }
+    c.args(["--env", &format!("SCCACHE_SERVER_PORT={port}")]);
+    let out = c
+        .arg(&ctr)
+        .args(["--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = Command::new("buildah").args(["rm", &ctr]).output();
+    assert!(out.status.success(), "run {run} of the test job:\n{text}");
+    let mut outputs: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("::step ") {
+            outputs.push((name.to_string(), String::new()));
+        } else if let Some((_, out)) = outputs.last_mut() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let names: Vec<&str> = outputs.iter().map(|(n, _)| n.as_str()).collect();
+    let want: Vec<&str> = commands.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, want, "{text}");
+    outputs
+}
+
 /// sccache's `Cache hits` and `Cache misses` counts in `--show-stats` text.
 fn sccache_counts(text: &str) -> Option<(u64, u64)> {
     let count = |label: &str| {
@@ -765,49 +828,10 @@ fn assert_test_job_in_builder(fixture: &Path) {
     assert_eq!(commands.len(), ci::test_job::COMMANDS.len(), "{job:?}");
     let cache = tempfile::tempdir().unwrap();
     let port = (20_000 + std::process::id() % 20_000 + 1).to_string();
+    let mount = format!("{}:{sccache_dir}", cache.path().display());
     let mut rates = Vec::new();
     for run in 1..=2 {
-        let ctr = run_ok(Command::new("buildah").args(["from", "--pull=never", "-q", BUILDER_TAG]));
-        let ctr = ctr.trim().to_string();
-        run_ok(
-            Command::new("buildah")
-                .arg("copy")
-                .arg(&ctr)
-                .arg(fixture)
-                .arg("/src/app"),
-        );
-        let mut outputs = Vec::new();
-        for (name, command) in &commands {
-            let mut c = Command::new("buildah");
-            c.args(["run", "--isolation", "chroot", "--workingdir", "/src/app"])
-                .arg("-v")
-                .arg(format!("{}:{sccache_dir}", cache.path().display()));
-            for e in &env {
-                c.args(["--env", e]);
-            }
-            c.args(["--env", &format!("SCCACHE_SERVER_PORT={port}")]);
-            let out = c
-                .arg(&ctr)
-                .args(["--", "sh", "-c", command])
-                .output()
-                .unwrap();
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(
-                out.status.success(),
-                "run {run}, step {name} (`{command}`):\n{text}"
-            );
-            outputs.push((name.clone(), text));
-        }
-        let _ = Command::new("buildah")
-            .args(["run", "--isolation", "chroot"])
-            .args(["--env", &format!("SCCACHE_SERVER_PORT={port}")])
-            .args([&ctr, "--", "sccache", "--stop-server"])
-            .output();
-        let _ = Command::new("buildah").args(["rm", &ctr]).output();
+        let outputs = run_test_job(run, fixture, &commands, &env, &mount, &port);
         let release = &outputs
             .iter()
             .find(|(n, _)| n == "Release build")
