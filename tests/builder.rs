@@ -904,7 +904,8 @@ fn assert_project_image_from_builder(fixture: &Path, expected: usize) {
         &app,
         &app.join("Dockerfile"),
         &tag,
-        &[],
+        // Every step runs (an earlier test run's layers would hide the cook's output).
+        &["--no-cache"],
     );
     let cooked = build
         .cook()
