@@ -391,10 +391,16 @@ fn edits_probe_on_a_single_package_says_the_member_edit_does_not_apply() {
     );
     let line = stdout.lines().find(|l| l.contains("new-member")).unwrap();
     assert!(line.contains("n/a"), "{stdout}");
+    // No workspace: no member to add, none to wire to another (the wiring edits' two that
+    // need members); the rename still applies.
     assert!(
-        stdout.contains("5 of 5") && stdout.contains("1 not applicable"),
+        stdout.contains("6 of 6") && stdout.contains("3 not applicable"),
         "{stdout}"
     );
+    for edit in ["path-dependency", "member-on-deps"] {
+        let line = stdout.lines().find(|l| l.contains(edit)).unwrap();
+        assert!(line.contains("n/a"), "{stdout}");
+    }
     let json = prewarm_ok(&real, &["verify", "--edits", "-q", "--format", "json"]);
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(report["stable"], true);
