@@ -77,7 +77,9 @@ const TIERS: &[&[&str]] = &[
 const FLAGS: &[&str] = &["--release", "--locked", "--bin=app"];
 
 /// Writes the fixture workspace at `root`; `marker` goes into the workspace's description
-/// (not into the recipe, but into the first tier's `COPY`), so a cold build is cold.
+/// (not into the recipe, but into the first tier's `COPY`), so a cold build is cold, and into
+/// a feature that `base` declares and nothing enables (into the recipe, not into the
+/// dependency recipe), so the deps stage runs in every test run while the cook may be cached.
 fn write_fixture(root: &Path, marker: &str) {
     std::fs::create_dir_all(root).unwrap();
     std::fs::write(
@@ -88,9 +90,14 @@ fn write_fixture(root: &Path, marker: &str) {
     for (name, deps, source) in CRATES {
         let dir = root.join("crates").join(name);
         std::fs::create_dir_all(dir.join("src")).unwrap();
+        let marker_feature = if *name == "base" {
+            format!("marker-{marker} = []\n")
+        } else {
+            String::new()
+        };
         std::fs::write(
             dir.join("Cargo.toml"),
-            format!("[package]\nname = \"{name}\"\nversion.workspace = true\nedition.workspace = true\ndescription.workspace = true\n\n[features]\nfast = []\n\n[dependencies]\n{deps}"),
+            format!("[package]\nname = \"{name}\"\nversion.workspace = true\nedition.workspace = true\ndescription.workspace = true\n\n[features]\nfast = []\n{marker_feature}\n[dependencies]\n{deps}"),
         )
         .unwrap();
         let file = if source.contains("fn main") {
