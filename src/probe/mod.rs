@@ -337,8 +337,7 @@ fn edit_member(p: &Probe<'_>, undo: &mut Undo) -> Result<String> {
 fn add_member(p: &Probe<'_>, undo: &mut Undo, name: &str, manifest: &str) -> Result<String> {
     let root = p.root_manifest();
     let text = crate::fs::read_to_string(&root)?;
-    let doc: toml::Table = toml::from_str(&text)
-        .map_err(|e| Error::input(format!("`{}` is not valid TOML: {e}", root.display())))?;
+    let doc = toml_table(&text, &root)?;
     let globs: Vec<String> = doc
         .get("workspace")
         .and_then(|w| w.get("members"))
@@ -379,11 +378,18 @@ fn add_member(p: &Probe<'_>, undo: &mut Undo, name: &str, manifest: &str) -> Res
 
 /// Whether the root manifest has a `[workspace]` table.
 fn has_workspace(p: &Probe<'_>) -> Result<bool> {
-    let root = p.root_manifest();
-    let text = crate::fs::read_to_string(&root)?;
-    let doc: toml::Table = toml::from_str(&text)
-        .map_err(|e| Error::input(format!("`{}` is not valid TOML: {e}", root.display())))?;
-    Ok(doc.contains_key("workspace"))
+    Ok(manifest_table(&p.root_manifest())?.contains_key("workspace"))
+}
+
+/// A manifest's text as a TOML table; an error names `path`.
+fn toml_table(text: &str, path: &Path) -> Result<toml::Table> {
+    toml::from_str(text)
+        .map_err(|e| Error::input(format!("`{}` is not valid TOML: {e}", path.display())))
+}
+
+/// The manifest at `path` as a TOML table.
+fn manifest_table(path: &Path) -> Result<toml::Table> {
+    toml_table(&crate::fs::read_to_string(path)?, path)
 }
 
 /// Why an edit does not apply to the probed project: a new member needs a workspace, and a

@@ -9,7 +9,7 @@ use std::path::{Component, Path};
 
 use toml::{Table, Value};
 
-use super::{EditFn, Probe, Undo};
+use super::{manifest_table, EditFn, Probe, Undo};
 use crate::error::{Error, Result};
 use crate::flags::{BuildFlags, Mode};
 use crate::metadata::{Package, TargetKind};
@@ -88,13 +88,6 @@ fn reaches(members: &[Package], from: &str, to: &str) -> bool {
         }
     }
     false
-}
-
-/// The manifest of a member as a TOML table.
-fn manifest_table(path: &Path) -> Result<Table> {
-    let text = crate::fs::read_to_string(path)?;
-    toml::from_str(&text)
-        .map_err(|e| Error::input(format!("`{}` is not valid TOML: {e}", path.display())))
 }
 
 /// A member and another it does not depend on, in either direction, and that has a library:
@@ -179,9 +172,7 @@ fn external_dependency(p: &Probe<'_>) -> Result<Option<(String, Value)>> {
             let plain = match value {
                 Value::String(_) => true,
                 Value::Table(t) => {
-                    !["path", "git", "registry", "registry-index"]
-                        .iter()
-                        .any(|k| t.contains_key(*k))
+                    from_crates_io(t)
                         && t.get("optional").and_then(Value::as_bool) != Some(true)
                         && (!t.get("workspace").and_then(Value::as_bool).unwrap_or(false)
                             || workspace_dep_is_plain(p, key)?)
@@ -196,6 +187,13 @@ fn external_dependency(p: &Probe<'_>) -> Result<Option<(String, Value)>> {
     Ok(None)
 }
 
+/// Whether a dependency table names no source other than crates.io.
+fn from_crates_io(t: &Table) -> bool {
+    !["path", "git", "registry", "registry-index"]
+        .iter()
+        .any(|k| t.contains_key(*k))
+}
+
 /// Whether `[workspace.dependencies]` declares `key` as a crates.io crate.
 fn workspace_dep_is_plain(p: &Probe<'_>, key: &str) -> Result<bool> {
     let root = manifest_table(&p.root_manifest())?;
@@ -206,9 +204,7 @@ fn workspace_dep_is_plain(p: &Probe<'_>, key: &str) -> Result<bool> {
             .and_then(|d| d.get(key))
         {
             Some(Value::String(_)) => true,
-            Some(Value::Table(t)) => !["path", "git", "registry", "registry-index"]
-                .iter()
-                .any(|k| t.contains_key(*k)),
+            Some(Value::Table(t)) => from_crates_io(t),
             _ => false,
         },
     )
