@@ -12,7 +12,9 @@
 //!     scripts/engines.sh setup
 //!     cargo test --test containers -- --test-threads 2
 //!
-//! images/prewarm/Dockerfile is built once per run (tagged as the default `--prewarm-image`).
+//! images/prewarm/Dockerfile is built once per run (tagged as the default `--prewarm-image`);
+//! `buildah_single` gets prewarm from a source checkout in its build context instead, and
+//! `buildah_workspace` from a binary there (`--prewarm-from context`).
 //! Every build log is kept under `$TMPDIR/prewarm-containers/`.
 
 mod common;
@@ -177,7 +179,14 @@ fn fixture_scenario(
     ws: &str,
     image_args: &[&str],
 ) -> (PathBuf, PathBuf) {
-    let mut args = vec!["image", "--prewarm-image", prewarm_image];
+    let mut args = vec!["--prewarm-image", prewarm_image];
+    args.extend_from_slice(image_args);
+    image_scenario(root, ws, &args)
+}
+
+/// [`fixture_scenario`] with exactly `image_args` (no `--prewarm-image`).
+fn image_scenario(root: &Path, ws: &str, image_args: &[&str]) -> (PathBuf, PathBuf) {
+    let mut args = vec!["image"];
     args.extend_from_slice(image_args);
     prewarm_ok(&root.join(ws), &args);
     (root.to_path_buf(), root.join(ws).join("Dockerfile"))
@@ -190,10 +199,22 @@ fn strings(v: &[&str]) -> Vec<String> {
 #[test]
 fn buildah_single() {
     let _one_at_a_time = serial();
-    let prewarm_image = setup();
+    setup();
     let n = nonce();
     let (_tmp, root) = fixture("single");
-    let (context, dockerfile) = fixture_scenario(prewarm_image, &root, ".", &[]);
+    // prewarm from a source checkout in the build context (--prewarm-from context): the
+    // image is built without the prewarm image, as an air-gapped build would be.
+    common::prewarm_checkout(&root.join("prewarm-src"));
+    let (context, dockerfile) = image_scenario(
+        &root,
+        ".",
+        &["--prewarm-from", "context", "--prewarm-path", "prewarm-src"],
+    );
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    assert!(
+        text.contains("FROM rust:1.95-bookworm AS prewarm\n") && !text.contains("--from=ghcr.io"),
+        "{text}"
+    );
     run_scenario(
         Engine::Buildah,
         &Scenario {
@@ -218,10 +239,26 @@ fn buildah_single() {
 #[test]
 fn buildah_workspace() {
     let _one_at_a_time = serial();
-    let prewarm_image = setup();
+    setup();
     let n = nonce();
     let (_tmp, root) = fixture("workspace");
-    let (context, dockerfile) = fixture_scenario(prewarm_image, &root, ".", &["--bin", "app"]);
+    // prewarm as a binary in the build context (--prewarm-from context): this very build of
+    // it, under the target directory that the written .dockerignore otherwise leaves out.
+    let binary = root.join("target/release/prewarm");
+    std::fs::create_dir_all(binary.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_prewarm"), &binary).unwrap();
+    let (context, dockerfile) = image_scenario(
+        &root,
+        ".",
+        &[
+            "--bin",
+            "app",
+            "--prewarm-from",
+            "context",
+            "--prewarm-path",
+            "target/release/prewarm",
+        ],
+    );
     run_scenario(
         Engine::Buildah,
         &Scenario {

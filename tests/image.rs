@@ -194,6 +194,13 @@ const VARIANTS: &[(&str, &str, &str, &[&str])] = &[
         ".",
         &["--target", "aarch64-unknown-linux-gnu", "--cross"],
     ),
+    // prewarm (and the remote-backend sccache) from crates.io.
+    (
+        "prewarm_from_crates",
+        "single",
+        ".",
+        &["--release", "--prewarm-from", "crates", "--sccache=redis"],
+    ),
     // An ephemeral CI runner: crate sources in the cook layer, sccache on a shared Redis.
     (
         "fleet",
@@ -1323,4 +1330,148 @@ fn json_summary_matches_its_schema() {
     let mut broken = json.clone();
     broken["stages"] = serde_json::json!(["Base"]);
     assert!(!common::schema_errors("image-summary-schema.json", &broken).is_empty());
+}
+
+/// Issue 9 §2.2: `--prewarm-from context` with a source checkout (a stage builds it) and with
+/// a binary (copied; a build directory of the `.dockerignore` prewarm writes takes it back
+/// in), both hadolint-clean; what cannot work is refused with a hint.
+#[test]
+fn prewarm_from_the_build_context() {
+    let hadolint = hadolint();
+    let (_tmp, root) = fixture("single");
+    let checkout = root.join("tools/prewarm");
+    std::fs::create_dir_all(checkout.join("src")).unwrap();
+    std::fs::write(
+        checkout.join("Cargo.toml"),
+        "[package]\nname = \"prewarm\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(checkout.join("Cargo.lock"), "version = 4\n").unwrap();
+    std::fs::write(checkout.join("src/main.rs"), "fn main() {}\n").unwrap();
+    let source = prewarm_ok(
+        &root,
+        &[
+            "image",
+            "--output",
+            "-",
+            "--prewarm-from",
+            "context",
+            "--prewarm-path",
+            "tools/prewarm/",
+        ],
+    );
+    insta::assert_snapshot!("prewarm_from_context_source", redact(&source));
+    assert!(!source.contains("ghcr.io"), "{source}");
+
+    let binary = root.join("target/release/prewarm");
+    std::fs::create_dir_all(binary.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_prewarm"), &binary).unwrap();
+    prewarm_ok(
+        &root,
+        &[
+            "image",
+            "--prewarm-from",
+            "context",
+            "--prewarm-path",
+            "target/release/prewarm",
+        ],
+    );
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains("COPY target/release/prewarm /usr/local/bin/prewarm\n"),
+        "{dockerfile}"
+    );
+    assert!(!dockerfile.contains("ghcr.io"), "{dockerfile}");
+    let ignore = std::fs::read_to_string(root.join(".dockerignore")).unwrap();
+    let target = ignore.find("**/target\n").expect("target is left out");
+    let back = ignore
+        .find("!target/release/prewarm\n")
+        .expect("the binary is taken back in");
+    assert!(back > target, "{ignore}");
+    let parsed = prewarm::dockerfile::ignore::Ignore::parse(&ignore);
+    assert!(!parsed.excludes("target/release/prewarm"));
+    assert!(parsed.excludes("target/release/deps"));
+    for text in [&source, &dockerfile] {
+        let file = root.join("check.Dockerfile");
+        std::fs::write(&file, text).unwrap();
+        let out = Command::new(&hadolint)
+            .arg("--no-color")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "hadolint:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// A prewarm source that cannot work is refused, each with the value and a hint.
+#[test]
+fn prewarm_from_refusals() {
+    let (_tmp, root) = fixture("single");
+    let checkout = root.join("tools/prewarm");
+    std::fs::create_dir_all(checkout.join("src")).unwrap();
+    std::fs::write(
+        checkout.join("Cargo.toml"),
+        "[package]\nname = \"prewarm\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(checkout.join("Cargo.lock"), "version = 4\n").unwrap();
+    std::fs::write(root.join("notes.txt"), "not a program\n").unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--prewarm-from", "context"], &["needs `--prewarm-path`"]),
+        (
+            &["--prewarm-path", "tools/prewarm"],
+            &["only read with `--prewarm-from context`"],
+        ),
+        (
+            &[
+                "--prewarm-from",
+                "crates",
+                "--prewarm-image",
+                "example.com/p:1",
+            ],
+            &["`--prewarm-image`", "`--prewarm-from crates`"],
+        ),
+        (
+            &["--prewarm-from", "context", "--prewarm-path", "../outside"],
+            &["`--prewarm-path ../outside` is not a path inside the workspace"],
+        ),
+        (
+            &[
+                "--prewarm-from",
+                "context",
+                "--prewarm-path",
+                "missing/prewarm",
+            ],
+            &["`--prewarm-path missing/prewarm`: there is no"],
+        ),
+        (
+            &["--prewarm-from", "context", "--prewarm-path", "src"],
+            &["is not a prewarm source checkout"],
+        ),
+        (
+            &["--prewarm-from", "context", "--prewarm-path", "notes.txt"],
+            &["notes.txt` is not a Linux executable"],
+        ),
+    ];
+    for (args, want) in cases {
+        refused(&root, args, want);
+    }
+    std::fs::write(root.join(".dockerignore"), "tools\n").unwrap();
+    refused(
+        &root,
+        &[
+            "--prewarm-from",
+            "context",
+            "--prewarm-path",
+            "tools/prewarm",
+        ],
+        &[
+            ".dockerignore` leaves `tools/prewarm/Cargo.toml` out",
+            "!tools/prewarm",
+        ],
+    );
 }

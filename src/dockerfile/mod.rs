@@ -5,7 +5,7 @@
 //! - [`quote`]: shell words and `ENV` values; [`check`]: what each kind of value may be, so
 //!   that the caller's error names the flag or config key;
 //! - [`project`]: the project image of `prewarm image` (base, planner, cook, build stages),
-//!   with [`deps`] (the deps stage), [`runtime`] (the runtime stages), [`sccache`] and [`tiers`] (the tier stages);
+//!   with [`deps`] (the deps stage), [`prewarm_source`] (where prewarm comes from), [`runtime`] (the runtime stages), [`sccache`] and [`tiers`] (the tier stages);
 //! - [`image_ref`]: image references, by the distribution spec's grammar;
 //! - [`ignore`]: the `.dockerignore`.
 //!
@@ -17,6 +17,7 @@ mod header;
 pub mod ignore;
 pub mod image_ref;
 pub mod model;
+pub mod prewarm_source;
 pub mod project;
 pub mod quote;
 pub mod runtime;
@@ -28,6 +29,7 @@ pub use model::{
     Command, Dockerfile, Instruction, Layout, Mount, Run, Sharing, Stage, Step, Word, MARKER,
     SYNTAX,
 };
+pub use prewarm_source::PrewarmSource;
 pub use project::{
     Binary, BuildContext, Incremental, Linker, ProjectImage, BIN_DIR, BUILDER_ARG,
     CARGO_CREDENTIALS, CARGO_HOME, GIT_CREDENTIALS, RECIPE_PATH, SCCACHE_DIR,

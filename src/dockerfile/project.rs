@@ -73,8 +73,8 @@ pub struct ProjectImage {
     pub base_image: String,
     /// The runtime stage(s); `None` for none (the build stage is the image).
     pub runtime: Option<runtime::RuntimeImage>,
-    /// The image holding `/usr/local/bin/prewarm`.
-    pub prewarm_image: String,
+    /// Where prewarm itself comes from (`--prewarm-from`).
+    pub prewarm: super::prewarm_source::PrewarmSource,
     /// The layout root inside the image.
     pub workdir: String,
     /// The workspace root relative to the layout root (`.` when the same).
@@ -343,7 +343,8 @@ impl ProjectImage {
 
     /// The Dockerfile.
     pub fn dockerfile(&self) -> Dockerfile {
-        let mut stages = vec![self.base_stage(), self.planner_stage()];
+        let mut stages: Vec<Stage> = self.prewarm_stage(&self.base_from()).into_iter().collect();
+        stages.extend([self.base_stage(), self.planner_stage()]);
         stages.extend(self.deps_stage());
         stages.push(self.cook_stage());
         // tiers (issue 11): the tier stages, then the build stage from the last of them.
@@ -360,6 +361,15 @@ impl ProjectImage {
             },
             stages,
             layout: super::model::Layout::Flush,
+        }
+    }
+
+    /// What the base stage (and the stage that builds prewarm from source) starts from.
+    fn base_from(&self) -> String {
+        if self.builder_arg {
+            format!("${{{BUILDER_ARG}}}")
+        } else {
+            self.base_image.clone()
         }
     }
 
@@ -385,6 +395,8 @@ impl ProjectImage {
                 }),
             ));
         }
+        let (before, after) = self.prewarm_steps();
+        steps.extend(before);
         let env = self.env();
         if !env.is_empty() {
             steps.push(Step::commented(
@@ -395,32 +407,11 @@ impl ProjectImage {
                 Instruction::Env(env),
             ));
         }
-        steps.push(Step::commented(
-            &["prewarm itself, from its image."],
-            Instruction::Copy {
-                from: Some(self.prewarm_image.clone()),
-                src: vec![format!("{BIN_DIR}/prewarm")],
-                dst: format!("{BIN_DIR}/prewarm"),
-            },
-        ));
-        if self.sccache.is_some_and(sccache::Backend::is_remote) {
-            steps.push(Step::commented(
-                &["sccache with its remote backends (built from crates.io), from the same image."],
-                Instruction::Copy {
-                    from: Some(self.prewarm_image.clone()),
-                    src: vec![sccache::IMAGE_PATH.into()],
-                    dst: sccache::IMAGE_PATH.into(),
-                },
-            ));
-        }
+        steps.extend(after);
         steps.push(Step::new(Instruction::Workdir(self.workdir.clone())));
         Stage {
             name: "base".into(),
-            from: if self.builder_arg {
-                format!("${{{BUILDER_ARG}}}")
-            } else {
-                self.base_image.clone()
-            },
+            from: self.base_from(),
             comment: if self.builder_arg {
                 vec![
                     "The rust-builder image (--build-arg BUILDER_IMAGE=<ref>, e.g. the digest CI just built):".into(),

@@ -143,9 +143,24 @@ pub struct ImageArgs {
     /// The directory the sources go to inside the image.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_WORKDIR, help_heading = "Image")]
     pub workdir: String,
+    /// Where the Dockerfile gets prewarm itself: its published image (`COPY --from`), crates.io
+    /// (`cargo install` in the base stage, a cached layer), or the build context (a prewarm
+    /// binary or a prewarm source checkout given by `--prewarm-path`; for air-gapped builds).
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        value_name = "WHERE",
+        help_heading = "Image"
+    )]
+    pub prewarm_from: PrewarmFrom,
     /// The image prewarm itself is copied from [default: ghcr.io/prewarm-rs/prewarm:<version>].
     #[arg(long, value_name = "IMAGE", help_heading = "Image")]
     pub prewarm_image: Option<String>,
+    /// With `--prewarm-from context`: a prewarm binary (linked for the base image's Debian, or
+    /// static), or a prewarm source checkout, relative to the workspace root.
+    #[arg(long, value_name = "PATH", help_heading = "Image")]
+    pub prewarm_path: Option<String>,
     /// Give cargo a private registry's credentials through the `BuildKit` secret
     /// `cargo-credentials` (a credentials.toml), never through a layer or a build argument.
     #[arg(long, help_heading = "Image")]
@@ -192,6 +207,18 @@ pub enum DepsStage {
     On,
     /// The cook reads the full recipe.
     Off,
+}
+
+/// Where the generated Dockerfile gets prewarm itself (`--prewarm-from`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrewarmFrom {
+    /// The published prewarm image, its tag this prewarm's version (or `--prewarm-image`).
+    #[default]
+    Image,
+    /// `cargo install prewarm --locked --version =<this version>` in the base stage.
+    Crates,
+    /// A prewarm binary or source checkout in the build context (`--prewarm-path`).
+    Context,
 }
 
 /// tiers (issue 11): `--tiers` and `--max-tiers`.
@@ -287,6 +314,14 @@ pub fn invocation(args: &ImageArgs) -> String {
     }
     if args.workdir.trim_end_matches('/') != DEFAULT_WORKDIR {
         w.push(format!("--workdir={}", args.workdir));
+    }
+    if args.prewarm_from != PrewarmFrom::Image {
+        if let Some(v) = args.prewarm_from.to_possible_value() {
+            w.push(format!("--prewarm-from={}", v.get_name()));
+        }
+    }
+    if let Some(p) = &args.prewarm_path {
+        w.push(format!("--prewarm-path={p}"));
     }
     let default_prewarm = default_prewarm_image();
     if let Some(p) = args

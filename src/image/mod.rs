@@ -5,12 +5,14 @@
 //! - [`config`]: what the cargo config and toolchain files say (read through [`crate::config`]);
 //! - [`binaries`]: which binaries the image builds and runs, and where cargo puts them;
 //! - [`checks`]: the option combinations, the linker and cross setup, the base image;
+//! - [`prewarm`]: where the Dockerfile gets prewarm itself;
 //! - [`runtime`]: the runtime stage's options.
 
 pub mod args;
 pub mod binaries;
 pub mod checks;
 pub mod config;
+pub mod prewarm;
 pub mod runtime;
 
 use std::path::{Path, PathBuf};
@@ -60,6 +62,7 @@ pub fn generate(given: &ImageArgs) -> Result<Generated> {
         &plan.recipe.workspace,
     )?;
     let base_image = base_image(args, &config)?;
+    let prewarm = prewarm::resolve(args, &ws_root, &plan.recipe.workspace, &plan.layout_root)?;
     let name = binaries::image_name(&plan.workspace, &build.binaries);
     let (dockerfile_path, context) =
         placement(args.output.as_deref(), &ws_root, &plan.layout_root, &name)?;
@@ -82,10 +85,7 @@ pub fn generate(given: &ImageArgs) -> Result<Generated> {
         syntax: !args.no_syntax,
         base_image,
         runtime,
-        prewarm_image: args
-            .prewarm_image
-            .clone()
-            .unwrap_or_else(default_prewarm_image),
+        prewarm,
         workdir,
         workspace: plan.recipe.workspace.clone(),
         flags: build.flags,
@@ -336,6 +336,13 @@ fn dockerignore(
         && abs_target.file_name().is_some_and(|n| n != "target")
     {
         extra.push(relative_to(&abs_target, layout_root));
+    }
+    // A prewarm binary under a build directory (target/release/prewarm) is taken back in.
+    if let crate::dockerfile::PrewarmSource::ContextBinary(binary) = &image.prewarm {
+        let ignore = crate::dockerfile::ignore::Ignore::parse(&image.dockerignore(&extra));
+        if ignore.excludes(binary) {
+            extra.push(format!("!{binary}"));
+        }
     }
     Some((path, image.dockerignore(&extra)))
 }

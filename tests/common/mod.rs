@@ -43,6 +43,37 @@ pub fn copy_tree(src: &Path, dst: &Path) {
     }
 }
 
+/// Copies prewarm's own source checkout (the files git tracks or would track, as they are in the working
+/// tree) into `dst`: what `--prewarm-from context` builds.
+pub fn prewarm_checkout(dst: &Path) {
+    let out = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .current_dir(repo())
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git ls-files failed in {}: the tests need a git checkout of prewarm",
+        repo().display()
+    );
+    for name in out.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let rel = Path::new(std::str::from_utf8(name).unwrap());
+        let from = repo().join(rel);
+        if !from.is_file() {
+            continue; // deleted in the working tree
+        }
+        let to = dst.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&from, &to).unwrap();
+    }
+}
+
 /// A fresh copy of fixture `name` in a temporary directory; returns (guard, copy root).
 pub fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
