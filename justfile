@@ -41,6 +41,11 @@ bench:
     scripts/bench-image.sh
     if [ -n "${RIPGREP_SRC:-}" ]; then flock -o /tmp/prewarm-engine.lock scripts/bench-tiers.sh; else echo "bench-tiers left out: set RIPGREP_SRC to a git repository of ripgrep" >&2; fi
 
+# Under the engine lock: runner 2's rebuild after a source edit on a CI fleet (registry cache,
+# + sccache on redis, a long-lived builder, a plain Dockerfile) next to the floor.
+bench-fleet:
+    flock -o /tmp/prewarm-engine.lock scripts/bench-fleet.sh
+
 # Under the engine lock; RIPGREP: a git repository of ripgrep (a clone or a mirror).
 # Tiers on ripgrep: rebuilds after a leaf and a low-level edit, next to --tiers off and cargo-chef.
 bench-tiers RIPGREP=env_var_or_default("RIPGREP_SRC", ""):
