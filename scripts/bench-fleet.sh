@@ -58,9 +58,8 @@ TRANSIENT_BUILDAH="sealing memfd copy"
 
 log() { printf '[bench-fleet] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-now() { date +%s.%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-want() { [[ -z ${BENCH_ONLY:-} || " $BENCH_ONLY " == *" $1 "* ]]; }
+# shellcheck source=scripts/bench-lib.sh disable=SC1091 # (shellcheck is run without -x)
+. "$REPO/scripts/bench-lib.sh"
 
 command -v buildah >/dev/null || die "buildah is missing: run scripts/engines.sh setup"
 for image in "$RUST_IMAGE" "$DEBIAN_IMAGE"; do
@@ -223,11 +222,6 @@ runner() {
 	echo "$s"
 }
 
-copy_example() {
-	mkdir -p "$WORK/$1"
-	(cd "$REPO/examples/hello-service" && tar --exclude=target -cf - .) | tar -xf - -C "$WORK/$1"
-}
-
 # Each prewarm copy's Dockerfile is written by `prewarm image` as tests/fleet.rs writes it,
 # with the prewarm image of this run.
 prewarm_dockerfile() {
@@ -245,42 +239,17 @@ prewarm_dockerfile checked-in --release
 diff <(sed -e "s| --prewarm-image=$PREWARM_IMAGE||" -e "s|$PREWARM_IMAGE|$PREWARM_REF|" "$WORK/checked-in/Dockerfile") "$REPO/examples/hello-service/Dockerfile" >&2 ||
 	die "examples/hello-service/Dockerfile is not what \`prewarm image --release\` writes (just images)"
 copy_example plain
-cat >"$WORK/plain/Dockerfile" <<EOF
-FROM rust:1.95-bookworm AS build
-WORKDIR /app
-COPY . .
-RUN --mount=type=cache,target=/usr/local/cargo/registry,id=bench-plain-registry,sharing=locked \\
-    cargo build --release --locked --bin $BIN && cp target/release/$BIN /usr/local/bin/
-FROM debian:bookworm-slim
-COPY --from=build /usr/local/bin/$BIN /usr/local/bin/
-USER 10001:10001
-ENTRYPOINT ["/usr/local/bin/$BIN"]
-EOF
+plain_dockerfile "$WORK/plain"
 
 # The edit (the kind tests/fleet.rs makes), a new one for every build, so nothing is cached
 # by accident; and what the binary prints afterwards.
-source_edit() {
-	sed -i "s/format!(\"Hello[^,]*, {name}!\")/format!(\"Hello $2, {name}!\")/" "$1/crates/greeting/src/lib.rs"
-	grep -qF "format!(\"Hello $2, {name}!\")" "$1/crates/greeting/src/lib.rs" || die "the source edit did not apply to $1"
-}
 edited_message() { printf '"message":"Hello %s, world!"' "$1"; }
 
 # ---------------------------------------------------------------- the floor
 
 # The floor: the workspace's own crates compiled alone, with every dependency fresh.
 log "floor: compiling greeting and hello-service alone on the host"
-copy_example floor
-(cd "$WORK/floor" && CARGO_TARGET_DIR="$WORK/floor/target" cargo build -q --release --locked --bin "$BIN")
-: >"$WORK/t/floor"
-for ((i = 1; i <= REPS; i++)); do
-	source_edit "$WORK/floor" "f$i"
-	(cd "$WORK/floor" && CARGO_TARGET_DIR="$WORK/floor/target" cargo clean -q --release -p greeting -p "$BIN")
-	t0=$(now)
-	(cd "$WORK/floor" && CARGO_TARGET_DIR="$WORK/floor/target" cargo build -q --release --locked --bin "$BIN")
-	t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", b - a }' >>"$WORK/t/floor"
-done
-FLOOR=$(median <"$WORK/t/floor")
+FLOOR=$(host_floor "$WORK/t/floor")
 log "floor: ${FLOOR}s ($(paste -sd ' ' "$WORK/t/floor"))"
 
 # ---------------------------------------------------------------- builds and their logs
@@ -288,7 +257,7 @@ log "floor: ${FLOOR}s ($(paste -sd ' ' "$WORK/t/floor"))"
 # build STORE DIR TAG LOG [OPTION...]: one timed build of DIR in STORE, seconds on stdout, the
 # output in LOG. Exit 75 on buildah's transient fault, 1 on any other failure.
 build() {
-	local s=$1 dir=$2 tag=$3 out=$4 t0 t1
+	local s=$1 dir=$2 tag=$3 out=$4 t0
 	shift 4
 	t0=$(now)
 	sbuildah "$s" build --pull=never --layers --force-rm --isolation chroot "$@" -t "$tag" "$dir" >"$out" 2>&1 || {
@@ -299,8 +268,7 @@ build() {
 		tail -n 40 "$out" >&2
 		return 1
 	}
-	t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", b - a }'
+	elapsed "$t0"
 }
 
 # cook_state LOG: where the cook step (the RUN of `prewarm cook`) came from, as
@@ -326,13 +294,6 @@ external_compiled() { grep -cE '^ *Compiling [^ ]+ v[^ ]+ *$' "$1" || true; }
 local_compiled() { sed -n 's/^ *Compiling \([^ ]*\) v[^ ]* (\/.*/\1/p' "$1" | sort -u | paste -sd ' ' -; }
 # Crates downloaded from crates.io.
 downloaded() { grep -cE '^ *Downloaded [^ ]+ v' "$1" || true; }
-# cargo's own time in the build: its "Finished" lines, summed (each tier is a cargo build).
-cargo_time() {
-	# shellcheck disable=SC2016 # the backquotes are cargo's, not a command substitution
-	# (cargo writes "in 57.22s", or "in 1m 03s" from a minute on)
-	sed -n 's/.*Finished `release` profile.* in \(\([0-9]*\)m \)\{0,1\}\([0-9.]*\)s$/\2 \3/p' "$1" |
-		awk '{ t += (NF == 2 ? $1 * 60 + $2 : $1) } END { printf "%.1f\n", t }'
-}
 # sccache's statistics in a build log, every `sccache --show-stats` of it summed, as
 # tests/fleet.rs reads them: "REPORTS HITS MISSES" of the cacheable compilations.
 sccache_stats() {
@@ -473,7 +434,6 @@ stop_services
 
 # ---------------------------------------------------------------- the table
 
-ratio() { awk -v a="$1" -v b="$FLOOR" 'BEGIN { printf "%.2fx", a / b }'; }
 # row VARIANT COND DOCKERFILE WHERE
 row() {
 	local v=$1 cond=$2 s cargo dl notes h m
@@ -492,7 +452,7 @@ row() {
 		read -r h m < <(awk '{ h += $1; m += $2 } END { print h, m }' "$WORK/t/$v-$cond.sccache")
 		notes="$notes; sccache $h hits, $m misses over the $REPS builds ($(awk -v h="$h" -v m="$m" 'BEGIN { printf "%.0f%%", 100 * h / ((h + m) > 0 ? h + m : 1) }'))"
 	fi
-	printf '| %s | %s | %s s | %s s (%s) | %s s | %s |\n' "$3" "$4" "$(cat "$WORK/t/$v-cold")" "$s" "$(ratio "$s")" "$cargo" "$notes"
+	printf '| %s | %s | %s s | %s s (%s) | %s s | %s |\n' "$3" "$4" "$(cat "$WORK/t/$v-cold")" "$s" "$(ratio "$s" "$FLOOR")" "$cargo" "$notes"
 }
 RUNNER2="runner 2: empty storage and cache mounts, \`--cache-from\` the registry"
 echo

@@ -29,8 +29,8 @@ BIN=hello-service
 CACHE_ROOT=/var/tmp/buildah-cache # where buildah keeps cache mounts, by id
 
 log() { printf '[bench] %s\n' "$*" >&2; }
-now() { date +%s.%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# shellcheck source=scripts/bench-lib.sh disable=SC1091 # (shellcheck is run without -x)
+. "$REPO/scripts/bench-lib.sh"
 
 command -v buildah >/dev/null || { log "buildah is missing: run scripts/engines.sh setup"; exit 1; }
 buildah inspect --type image docker.io/library/rust:1.95-bookworm >/dev/null 2>&1 ||
@@ -47,7 +47,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 # build ENGINE DIR TAG [OPTION...]: one timed build, seconds on stdout.
 build() {
-	local engine=$1 dir=$2 tag=$3 t0 t1
+	local engine=$1 dir=$2 tag=$3 t0
 	shift 3
 	t0=$(now)
 	if [[ $engine == docker ]]; then
@@ -58,8 +58,7 @@ build() {
 		tail -n 40 "$WORK/last.log" >&2
 		return 1
 	}
-	t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", b - a }'
+	elapsed "$t0"
 }
 
 # forget VARIANT: drop the layers and the project's cache mounts (buildah's), for a cold build.
@@ -71,7 +70,6 @@ forget() {
 }
 
 # The edits: each rebuild gets a new one, so nothing is cached by accident.
-source_edit() { sed -i "s/format!(\"Hello[^,]*, {name}!\")/format!(\"Hello $2, {name}!\")/" "$1/crates/greeting/src/lib.rs"; }
 metadata_edit() { sed -i "s/^description = .*/description = \"A small HTTP service that greets people, revision $2\"/" "$1/crates/server/Cargo.toml"; }
 
 # variant NAME [ENGINE]: writes "cold source metadata nochange cargo" seconds to $WORK/NAME.times
@@ -86,9 +84,8 @@ variant() {
 		log "$name: source edit $i/$REPS"
 		source_edit "$dir" "s$i-$RANDOM"
 		build "$engine" "$dir" "$tag" >>"$WORK/s"
-		# cargo's own time in the build step: the floor, measured inside the same build.
-		# shellcheck disable=SC2016 # the backquotes are cargo's, not a command substitution
-		sed -n 's/.*Finished `release` profile.* in \([0-9.]*\)s$/\1/p' "$WORK/last.log" | tail -n 1 >>"$WORK/c"
+		# cargo's own time in the build step (the cook came from the cache and printed nothing).
+		cargo_time "$WORK/last.log" >>"$WORK/c"
 		log "$name: metadata edit $i/$REPS"
 		metadata_edit "$dir" "m$i-$RANDOM"
 		build "$engine" "$dir" "$tag" >>"$WORK/m"
@@ -103,44 +100,17 @@ variant() {
 	log "$name: cold ${cold}s, source edit ${s}s (cargo in the build step ${c:--}s), metadata edit ${m}s, no change ${n}s"
 }
 
-copy_example() {
-	mkdir -p "$WORK/$1"
-	(cd "$REPO/examples/hello-service" && tar --exclude=target -cf - .) | tar -xf - -C "$WORK/$1"
-}
-
 copy_example prewarm
 copy_example incremental
 (cd "$WORK/incremental" && "$PREWARM" image --release --incremental --force 2>/dev/null)
 copy_example plain
-cat >"$WORK/plain/Dockerfile" <<EOF
-FROM rust:1.95-bookworm AS build
-WORKDIR /app
-COPY . .
-RUN --mount=type=cache,target=/usr/local/cargo/registry,id=bench-plain-registry,sharing=locked \\
-    cargo build --release --locked --bin $BIN && cp target/release/$BIN /usr/local/bin/
-FROM debian:bookworm-slim
-COPY --from=build /usr/local/bin/$BIN /usr/local/bin/
-USER 10001:10001
-ENTRYPOINT ["/usr/local/bin/$BIN"]
-EOF
+plain_dockerfile "$WORK/plain"
 
 # The floor: the workspace's own crates compiled alone, with every dependency fresh.
 log "floor: compiling greeting and hello-service alone on the host"
-copy_example floor
-(cd "$WORK/floor" && CARGO_TARGET_DIR="$WORK/floor/target" cargo build -q --release --locked --bin "$BIN")
-: >"$WORK/f"
-for ((i = 1; i <= REPS; i++)); do
-	source_edit "$WORK/floor" "f$i"
-	(cd "$WORK/floor" && CARGO_TARGET_DIR="$WORK/floor/target" cargo clean -q --release -p greeting -p "$BIN")
-	t0=$(now)
-	(cd "$WORK/floor" && CARGO_TARGET_DIR="$WORK/floor/target" cargo build -q --release --locked --bin "$BIN")
-	t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", b - a }' >>"$WORK/f"
-done
-FLOOR=$(median <"$WORK/f")
+FLOOR=$(host_floor "$WORK/f")
 log "floor: ${FLOOR}s"
 
-want() { [[ -z ${BENCH_ONLY:-} || " $BENCH_ONLY " == *" $1 "* ]]; }
 ROWS=()
 want prewarm && variant prewarm && ROWS+=("prewarm|prewarm image --release")
 want incremental && variant incremental && ROWS+=("incremental|prewarm image --release --incremental")
@@ -155,11 +125,10 @@ if want buildkit && [[ ${BENCH_DOCKER:-auto} != no ]] && timeout 10 /usr/bin/doc
 	ROWS+=("buildkit|prewarm image --release, Docker BuildKit (cold: downloads cached)")
 fi
 
-ratio() { awk -v a="$1" -v b="$FLOOR" 'BEGIN { printf "%.2fx", a / b }'; }
 row() {
 	local c s m n cargo
 	read -r c s m n cargo <"$WORK/$1.times"
-	printf '| %s | %s s | %s s (%s) | %s s (%s) | %s s | %s s |\n' "$2" "$c" "$s" "$(ratio "$s")" "$m" "$(ratio "$m")" "$n" "$cargo"
+	printf '| %s | %s s | %s s (%s) | %s s (%s) | %s s | %s s |\n' "$2" "$c" "$s" "$(ratio "$s" "$FLOOR")" "$m" "$(ratio "$m" "$FLOOR")" "$n" "$cargo"
 }
 echo
 echo "examples/hello-service, release, buildah $(buildah --version | awk '{ print $3 }') (chroot), $(nproc) cores; median of $REPS rebuilds; (x) = multiple of the floor"

@@ -4,7 +4,9 @@
 //! compile), edits a metadata field and rebuilds (the same), rebuilds without a change
 //! (nothing may run), and runs the built binary in its runtime image. One more builds the
 //! credentials fixture with a token planted in every place a secret can sit, and greps every
-//! layer of every stage for them (`buildah_secrets_stay_out_of_every_layer`).
+//! layer of every stage for them (`buildah_secrets_stay_out_of_every_layer`). Another builds a
+//! `--runtime scratch` image of a `+crt-static` glibc binary and runs it
+//! (`buildah_scratch_static`).
 //!
 //! They need the engines of `scripts/engines.sh` (buildah, the local base images, dockerd)
 //! and fail, with that hint, when one is missing:
@@ -277,6 +279,58 @@ fn buildah_workspace() {
             metadata_edit: description_edit("crates/core/Cargo.toml"),
             extra: Vec::new(),
         },
+    );
+}
+
+/// `--runtime scratch` with `-C target-feature=+crt-static` for the host's gnu triple in the
+/// workspace's cargo config (no musl target, nothing to pull): the glibc binary is linked
+/// statically, so it starts in an image that holds nothing else, not even a C library.
+#[test]
+fn buildah_scratch_static() {
+    let _one_at_a_time = serial();
+    let prewarm_image = setup();
+    let (_tmp, root) = fixture("single");
+    let triple = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    std::fs::create_dir_all(root.join(".cargo")).unwrap();
+    std::fs::write(
+        root.join(".cargo/config.toml"),
+        format!("[target.{triple}]\nrustflags = [\"-C\", \"target-feature=+crt-static\"]\n"),
+    )
+    .unwrap();
+    // A nonce in the source: the layer cache outlives a test run, and this build must compile.
+    let n = nonce();
+    edit(
+        &root,
+        (
+            "src/lib.rs",
+            "fixture-single: {}",
+            &format!("fixture-single (static {n}): {{}}"),
+        ),
+    );
+    // With --target, the rustflags of [target.<triple>] reach the target's units alone, not
+    // build scripts and proc-macros (a proc-macro cannot be linked with +crt-static).
+    let (context, dockerfile) = fixture_scenario(
+        prewarm_image,
+        &root,
+        ".",
+        &["--release", "--runtime", "scratch", "--target", &triple],
+    );
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    assert!(text.contains("\nFROM scratch AS runtime\n"), "{text}");
+    let tag = run_tag("localhost/prewarm-test/scratch");
+    let cold = build(Engine::Buildah, &context, &dockerfile, &tag, &[]);
+    assert!(
+        cold.compiled()
+            .1
+            .iter()
+            .any(|c| c.starts_with("fixture-single ")),
+        "the build compiled no workspace crate: {}",
+        cold.log.display()
+    );
+    let out = run_in(Engine::Buildah, &tag, &["/usr/local/bin/fixture-single"]);
+    assert!(
+        out.contains(&format!("fixture-single (static {n}): 42")),
+        "{tag}: {out}"
     );
 }
 

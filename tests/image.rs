@@ -343,19 +343,24 @@ fn hadolint_clean() {
         files.push(path);
     }
     for file in files {
-        let out = Command::new(&hadolint)
-            .arg("--no-color")
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "hadolint reports on `{}`:\n{}{}",
-            file.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_hadolint_clean(&hadolint, &file);
     }
+}
+
+/// hadolint finds nothing in `file`, not even a style note.
+fn assert_hadolint_clean(hadolint: &Path, file: &Path) {
+    let out = Command::new(hadolint)
+        .arg("--no-color")
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hadolint reports on `{}`:\n{}{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn hadolint() -> PathBuf {
@@ -1339,15 +1344,7 @@ fn json_summary_matches_its_schema() {
 fn prewarm_from_the_build_context() {
     let hadolint = hadolint();
     let (_tmp, root) = fixture("single");
-    let checkout = root.join("tools/prewarm");
-    std::fs::create_dir_all(checkout.join("src")).unwrap();
-    std::fs::write(
-        checkout.join("Cargo.toml"),
-        "[package]\nname = \"prewarm\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    std::fs::write(checkout.join("Cargo.lock"), "version = 4\n").unwrap();
-    std::fs::write(checkout.join("src/main.rs"), "fn main() {}\n").unwrap();
+    small_prewarm_checkout(&root.join("tools/prewarm"));
     let source = prewarm_ok(
         &root,
         &[
@@ -1394,31 +1391,27 @@ fn prewarm_from_the_build_context() {
     for text in [&source, &dockerfile] {
         let file = root.join("check.Dockerfile");
         std::fs::write(&file, text).unwrap();
-        let out = Command::new(&hadolint)
-            .arg("--no-color")
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "hadolint:\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        assert_hadolint_clean(&hadolint, &file);
     }
+}
+
+/// The least that passes for a prewarm source checkout: a `prewarm` package with a lockfile.
+fn small_prewarm_checkout(dir: &Path) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"prewarm\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("Cargo.lock"), "version = 4\n").unwrap();
+    std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").unwrap();
 }
 
 /// A prewarm source that cannot work is refused, each with the value and a hint.
 #[test]
 fn prewarm_from_refusals() {
     let (_tmp, root) = fixture("single");
-    let checkout = root.join("tools/prewarm");
-    std::fs::create_dir_all(checkout.join("src")).unwrap();
-    std::fs::write(
-        checkout.join("Cargo.toml"),
-        "[package]\nname = \"prewarm\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    std::fs::write(checkout.join("Cargo.lock"), "version = 4\n").unwrap();
+    small_prewarm_checkout(&root.join("tools/prewarm"));
     std::fs::write(root.join("notes.txt"), "not a program\n").unwrap();
     let cases: &[(&[&str], &[&str])] = &[
         (&["--prewarm-from", "context"], &["needs `--prewarm-path`"]),
