@@ -241,8 +241,8 @@ diff <(sed -e "s| --prewarm-image=$PREWARM_IMAGE||" -e "s|$PREWARM_IMAGE|$PREWAR
 copy_example plain
 plain_dockerfile "$WORK/plain"
 
-# The edit (the kind tests/fleet.rs makes), a new one for every build, so nothing is cached
-# by accident; and what the binary prints afterwards.
+# What the binary prints after `source_edit DIR TEXT` (bench-lib.sh; the kind of edit
+# tests/fleet.rs makes, a new one for every build, so nothing is cached by accident).
 edited_message() { printf '"message":"Hello %s, world!"' "$1"; }
 
 # ---------------------------------------------------------------- the floor

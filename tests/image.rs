@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{fixture, prewarm, prewarm_ok, repo};
+use common::{assert_hadolint_clean, fixture, prewarm, prewarm_ok, repo};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -345,22 +345,6 @@ fn hadolint_clean() {
     for file in files {
         assert_hadolint_clean(&hadolint, &file);
     }
-}
-
-/// hadolint finds nothing in `file`, not even a style note.
-fn assert_hadolint_clean(hadolint: &Path, file: &Path) {
-    let out = Command::new(hadolint)
-        .arg("--no-color")
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hadolint reports on `{}`:\n{}{}",
-        file.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn hadolint() -> PathBuf {

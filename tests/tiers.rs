@@ -216,18 +216,7 @@ fn image_writes_one_stage_per_tier() {
     // hadolint finds nothing.
     let file = tmp.path().join("tiers.Dockerfile");
     std::fs::write(&file, &text).unwrap();
-    let hadolint = common::python_tool("hadolint");
-    let out = Command::new(&hadolint)
-        .arg("--no-color")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hadolint: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_hadolint_clean(&common::python_tool("hadolint"), &file);
 
     // --tiers off: the build stage comes from the cook, as before; --max-tiers merges.
     args.push("--tiers=off");

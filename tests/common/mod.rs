@@ -283,6 +283,12 @@ pub fn assert_schema(schema_file: &str, doc: &serde_json::Value) {
     );
 }
 
+/// hadolint (the binary at `hadolint`) finds nothing in the Dockerfile `file`, not even a
+/// style note: it exits non-zero on any finding.
+pub fn assert_hadolint_clean(hadolint: &Path, file: &Path) {
+    run_ok(Command::new(hadolint).arg("--no-color").arg(file));
+}
+
 /// Runs `cmd`, asserting success with its output in the message; returns stdout.
 pub fn run_ok(cmd: &mut Command) -> String {
     let out = cmd
